@@ -1,0 +1,1 @@
+"""Shared core of edge-bridge: settings, JSON output, metrics, guards, health and the runner."""

@@ -1,0 +1,93 @@
+"""What every listener needs against unwanted or excessive peers: allowlist, rate limit, names.
+
+All three are small, bounded in memory whatever the traffic, and cheap enough for a hot path
+that sees every datagram.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+
+from bridge.settings import IPNetwork
+
+_CACHE_LIMIT = 65536
+
+
+class Allowlist:
+    """Source addresses permitted by ``--allow``; an empty list permits everyone."""
+
+    def __init__(self, networks: Iterable[IPNetwork]) -> None:
+        self.networks = tuple(networks)
+        self._cache: dict[str, bool] = {}
+
+    def permits(self, ip: str) -> bool:
+        if not self.networks:
+            return True
+        verdict = self._cache.get(ip)
+        if verdict is None:
+            verdict = self._decide(ip)
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[ip] = verdict
+        return verdict
+
+    def _decide(self, ip: str) -> bool:
+        try:
+            address = ipaddress.ip_address(ip.split("%")[0])
+        except ValueError:
+            return False
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        return any(address in network for network in self.networks)
+
+
+class RateLimiter:
+    """Per-key token buckets: ``rate`` tokens per second up to ``burst``; rate 0 disables.
+
+    At most ``max_keys`` buckets are kept: when full, the least recently refilled one is
+    forgotten, which at worst grants a forgotten source a fresh burst.
+    """
+
+    def __init__(self, rate: float, burst: float, max_keys: int = _CACHE_LIMIT) -> None:
+        self.rate = rate
+        self.burst = max(burst, 1.0)
+        self.max_keys = max_keys
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.rate > 0
+
+    def allow(self, key: str, now: float) -> bool:
+        if self.rate <= 0:
+            return True
+        buckets = self._buckets
+        state = buckets.pop(key, None)
+        if state is None:
+            if len(buckets) >= self.max_keys:
+                del buckets[next(iter(buckets))]
+            tokens = self.burst
+        else:
+            tokens, last = state
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens >= 1.0:
+            buckets[key] = (tokens - 1.0, now)
+            return True
+        buckets[key] = (tokens, now)
+        return False
+
+
+class RouterNames:
+    """Static source-IP -> router-name map from ``--router IP=NAME``."""
+
+    def __init__(self, entries: Iterable[tuple[str, str]]) -> None:
+        self._names = dict(entries)
+
+    def get(self, ip: str) -> str | None:
+        if not self._names:
+            return None
+        name = self._names.get(ip)
+        if name is None and ip.startswith("::ffff:"):
+            name = self._names.get(ip[7:])
+        return name

@@ -1,0 +1,44 @@
+"""Allowlist, token-bucket rate limiter and router names: behaviour and bounded memory."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from bridge.guard import Allowlist, RateLimiter, RouterNames
+
+
+def test_allowlist() -> None:
+    empty = Allowlist([])
+    assert empty.permits("203.0.113.9")
+    allow = Allowlist([ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("2001:db8::/32")])
+    assert allow.permits("10.200.1.1")
+    assert allow.permits("::ffff:10.0.0.1")  # IPv4 seen on a dual-stack socket
+    assert allow.permits("2001:db8::53")
+    assert not allow.permits("192.0.2.1")
+    assert not allow.permits("not-an-ip")
+    assert not allow.permits("192.0.2.1")  # cached answer is the same
+
+
+def test_rate_limiter_refills_at_rate() -> None:
+    limiter = RateLimiter(rate=10, burst=5)
+    now = 1000.0
+    assert [limiter.allow("a", now) for _ in range(7)] == [True] * 5 + [False] * 2
+    assert limiter.allow("b", now)  # buckets are per key
+    assert not limiter.allow("a", now + 0.05)  # half a token
+    assert limiter.allow("a", now + 0.15)
+    assert sum(limiter.allow("a", now + 10 + i * 0.001) for i in range(200)) == 5 + 1
+
+
+def test_rate_limiter_disabled_and_bounded() -> None:
+    assert all(RateLimiter(0, 0).allow("x", 0.0) for _ in range(1000))
+    limiter = RateLimiter(rate=1, burst=1, max_keys=100)
+    for i in range(10_000):
+        limiter.allow(f"10.0.{i // 256}.{i % 256}", 0.0)
+    assert len(limiter._buckets) <= 100
+
+
+def test_router_names() -> None:
+    names = RouterNames([("10.0.0.1", "rtr1")])
+    assert names.get("10.0.0.1") == "rtr1"
+    assert names.get("::ffff:10.0.0.1") == "rtr1"
+    assert names.get("10.0.0.2") is None
