@@ -1,0 +1,91 @@
+"""Cisco IOS, IOS-XE, IOS-XR, NX-OS and ASA messages: everything up to a %FAC-SEV-MNEMONIC.
+
+Cisco puts a run of optional fields between PRI and the mnemonic, each ended by ': ':
+
+    <189>123: router1: 000045: *Mar  1 00:00:12.345 UTC: %LINEPROTO-5-UPDOWN: Line protocol...
+         |    |        |       ||                  |     |
+         |    |        |       |timestamp          zone  FACILITY-SEVERITY-MNEMONIC
+         |    |        |       '*' clock not synchronised, '.' synchronised but not authoritative
+         |    |        `service sequence-numbers`
+         |    `logging origin-id` hostname
+         message counter
+
+IOS-XR adds a node and process ("gw2 LC/0/2/CPU0:Jul  7 20:16:14.834 : ifmgr[214]: %PKT_INFRA-
+LINK-3-UPDOWN : ..."), NX-OS puts the year first and may put the hostname after the time
+("2018 Apr 20 13:15:07 nexus %ETHPORT-5-IF_UP: ..."), ASA puts the year after the day
+("Nov 30 2026 16:35:23: %ASA-6-302013: ..."). `service timestamps log uptime` gives an uptime
+("1w2d: ", "00:00:46: ") instead of a date: the timestamp is then None.
+
+Record fields: hostname = origin hostname, app_name/procid = IOS-XR process, msgid =
+"FACILITY-SEVERITY-MNEMONIC", message = the text after the mnemonic; the key "cisco" holds
+{"sequence", "facility", "severity", "mnemonic", "clock"} with clock "unsynchronized" ('*'),
+"unauthoritative" ('.'), "synchronized" (a date with no mark) or None (uptime or no time).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from syslog_receiver.record import record
+from syslog_receiver.timestamps import yearless
+
+_CISCO = re.compile(
+    r"""
+    (?::\ )?                                            # NX-OS 9.3: ": " right after PRI
+    (?:(?P<seq>\d{1,12}):\ ?)?                             # message counter
+    (?:(?P<host>[^\s:%*.][^\s:%]*)(?:\ [A-Z]{2,4}/[\w/]+)?:\ ?)?   # origin host, XR node
+    (?:\d{1,12}:\ )?                                     # service sequence-numbers
+    (?:
+        (?P<clock>[*.])?
+        (?:(?P<y1>\d{4})\ )?(?P<mon>[A-Z][a-z]{2})\ {1,2}(?P<day>\d{1,2})(?:\ (?P<y2>\d{4}))?
+        \ (?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)(?:\.(?P<frac>\d{1,9}))?
+        (?:\ (?P<tz>[A-Z]{2,6}))?
+        (?:
+            \ ?:\ (?:(?P<proc>[\w.-]+)\[(?P<pid>\d+)\]:\ )?   # IOS ': ', XR ' : proc[pid]: '
+          | \ (?P<host2>[^\s:%]+)(?:\ ?:)?\                 # NX-OS / ASA hostname after time
+        )
+      | (?:\d+[ywdh]\d+[wdhm]|\d+:\d\d:\d\d(?:\.\d+)?):\    # uptime
+    )?
+    %(?P<fac>[A-Z][A-Z0-9_]*(?:-[A-Z0-9_]+)*?)-(?P<sev>[0-7])-(?P<mnem>[A-Z0-9_]+)\ ?:(?:\ |$)
+    """,
+    re.VERBOSE,
+)
+
+_CLOCK = {"*": "unsynchronized", ".": "unauthoritative", "": "synchronized"}
+
+
+def parse_cisco(text: str, start: int, pri: int, now: float) -> dict[str, Any] | None:
+    """Parse text[start:] as a Cisco message; None unless it reaches a %FAC-SEV-MNEMONIC."""
+    m = _CISCO.match(text, start)
+    if m is None:
+        return None
+    g = m.group
+    mon = g("mon")
+    timestamp: str | None = None
+    clock: str | None = None
+    if mon is not None:
+        year = g("y1") or g("y2")
+        timestamp = yearless(mon, g("day"), year, g("h"), g("mi"), g("s"), g("frac"), g("tz"), now)
+        clock = _CLOCK[g("clock") or ""]
+    seq = g("seq")
+    fac, sev, mnem = g("fac"), g("sev"), g("mnem")
+    rec = record(
+        "cisco",
+        pri,
+        timestamp,
+        g("host") or g("host2"),
+        g("proc"),
+        g("pid"),
+        f"{fac}-{sev}-{mnem}",
+        None,
+        text[m.end() :],
+    )
+    rec["cisco"] = {
+        "sequence": int(seq) if seq else None,
+        "facility": fac,
+        "severity": int(sev),
+        "mnemonic": mnem,
+        "clock": clock,
+    }
+    return rec

@@ -1,0 +1,49 @@
+"""The one shape every dialect parser returns, so the server never checks for missing keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# SD-ID -> param -> value; a param repeated inside one element keeps all values as a list.
+StructuredData = dict[str, dict[str, str | list[str]]]
+
+FIELDS = (
+    "format",
+    "facility",
+    "severity",
+    "timestamp",
+    "hostname",
+    "app_name",
+    "procid",
+    "msgid",
+    "structured_data",
+    "message",
+)
+
+
+def record(
+    fmt: str,
+    pri: int,
+    timestamp: str | None,
+    hostname: str | None,
+    app_name: str | None,
+    procid: str | None,
+    msgid: str | None,
+    structured_data: StructuredData | None,
+    message: str,
+) -> dict[str, Any]:
+    """A new parse result; `pri` < 0 means unknown facility and severity."""
+    if message.startswith("\ufeff"):
+        message = message[1:]
+    return {
+        "format": fmt,
+        "facility": pri >> 3 if pri >= 0 else None,
+        "severity": pri & 7 if pri >= 0 else None,
+        "timestamp": timestamp,
+        "hostname": hostname,
+        "app_name": app_name,
+        "procid": procid,
+        "msgid": msgid,
+        "structured_data": structured_data,
+        "message": message,
+    }
