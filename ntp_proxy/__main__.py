@@ -1,0 +1,5 @@
+import sys
+
+from ntp_proxy.main import main
+
+sys.exit(main(sys.argv[1:]))

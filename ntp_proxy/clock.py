@@ -1,0 +1,170 @@
+"""The served clock: local time plus the filtered upstream offset, and whether it may be trusted.
+
+A container cannot set the system clock, so the proxy keeps an offset instead. Each upstream
+has an NTP clock filter (the last eight poll rounds; the sample with the lowest delay wins, since
+queueing only ever adds delay and asymmetric delay is what corrupts an offset), upstreams are
+taken in order of preference among those that answered lately, and the clock is synchronised
+only until ``max_holdover`` seconds have passed without a fresh valid sample. State changes come
+back as events for the caller to log, so this module reads no clock and writes nothing.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ntp_proxy.exchange import PHI, Sample
+from ntp_proxy.packet import LEAP_UNSYNC, STRATUM_UNSYNC, to_ntp
+
+FILTER_ROUNDS = 8
+REACH_ROUNDS = 4
+INIT_REFID = b"INIT"
+
+
+class ClockFilter:
+    """The samples of the last ``rounds`` polls of one upstream (None for a missed poll)."""
+
+    def __init__(self, rounds: int = FILTER_ROUNDS) -> None:
+        self._slots: deque[Sample | None] = deque(maxlen=rounds)
+
+    def add(self, sample: Sample | None) -> None:
+        self._slots.append(sample)
+
+    def best(self) -> Sample | None:
+        """The lowest-delay sample still in the window."""
+        samples = [s for s in self._slots if s is not None]
+        return min(samples, key=lambda s: s.delay) if samples else None
+
+    def latest(self) -> Sample | None:
+        return self._slots[-1] if self._slots else None
+
+    def reachable(self, rounds: int = REACH_ROUNDS) -> bool:
+        """Whether any of the last ``rounds`` polls gave a valid sample."""
+        recent = list(self._slots)[-rounds:]
+        return any(s is not None for s in recent)
+
+    def jitter(self) -> float:
+        """RMS of the other samples' offsets about the best one (RFC 5905 peer jitter)."""
+        best = self.best()
+        others = [s for s in self._slots if s is not None and s is not best]
+        if best is None or not others:
+            return 0.0
+        return math.sqrt(sum((s.offset - best.offset) ** 2 for s in others) / len(others))
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A change to log once: ``synchronised``, ``unsynchronised`` or ``upstream_switched``."""
+
+    name: str
+    fields: dict[str, object] = field(default_factory=dict)
+
+
+class Clock:
+    """What the responder needs per request, refreshed once per poll round."""
+
+    def __init__(self, upstreams: Sequence[str], max_holdover: float) -> None:
+        if not upstreams:
+            raise ValueError("at least one upstream")
+        self.upstreams = tuple(upstreams)
+        self.max_holdover = max_holdover
+        self.filters = [ClockFilter() for _ in self.upstreams]
+        self.selected: int | None = None
+        # Served fields; these defaults are what RFC 5905 prescribes before the first sample.
+        self.offset = 0.0
+        self.leap = LEAP_UNSYNC
+        self.stratum = STRATUM_UNSYNC
+        self.refid = INIT_REFID
+        self.root_delay = 0.0
+        self.base_dispersion = 0.0
+        self.updated: float | None = None
+        self.reference = 0
+        self.valid_until = -math.inf
+        self._synchronised = False
+
+    # -- per poll round --------------------------------------------------------------------
+
+    def end_round(self, results: Sequence[Sample | None], now: float) -> list[Event]:
+        """Feed one poll round (a sample or None per upstream, in order); return changes."""
+        if len(results) != len(self.filters):
+            raise ValueError("one result per upstream")
+        for flt, sample in zip(self.filters, results, strict=True):
+            flt.add(sample)
+        events: list[Event] = []
+        choice = next((i for i, f in enumerate(self.filters) if f.reachable()), None)
+        if choice is not None and choice != self.selected:
+            previous = None if self.selected is None else self.upstreams[self.selected]
+            current = self.upstreams[choice]
+            events.append(Event("upstream_switched", {"previous": previous, "upstream": current}))
+            self.selected = choice
+        if choice is not None and results[choice] is not None:
+            self._apply(choice, now)
+        events.extend(self.check(now))
+        return events
+
+    def _apply(self, index: int, now: float) -> None:
+        flt = self.filters[index]
+        best = flt.best()
+        latest = flt.latest()
+        assert best is not None and latest is not None
+        self.offset = best.offset
+        self.leap = latest.leap
+        self.stratum = min(latest.stratum + 1, STRATUM_UNSYNC)
+        self.refid = latest.refid
+        self.root_delay = latest.root_delay + best.delay
+        self.base_dispersion = (
+            latest.root_dispersion + best.dispersion + PHI * max(now - best.taken, 0.0)
+        )
+        self.updated = now
+        self.reference = to_ntp(now + self.offset)
+        if self.stratum < STRATUM_UNSYNC and self.leap != LEAP_UNSYNC:
+            self.valid_until = now + self.max_holdover
+        else:
+            self.valid_until = -math.inf
+
+    def check(self, now: float) -> list[Event]:
+        """Events for a change of synchronisation since the last call (holdover expiry)."""
+        synchronised = self.synchronised(now)
+        if synchronised == self._synchronised:
+            return []
+        self._synchronised = synchronised
+        if synchronised:
+            return [Event("synchronised", self.describe(now))]
+        reason = "holdover expired" if self.updated is not None else "no valid sample"
+        return [Event("unsynchronised", {"reason": reason, **self.describe(now)})]
+
+    # -- per request -----------------------------------------------------------------------
+
+    def synchronised(self, now: float) -> bool:
+        return now <= self.valid_until
+
+    def root_dispersion(self, now: float) -> float:
+        """Grows by PHI per second since the last update: the holdover error bound."""
+        if self.updated is None:
+            return self.base_dispersion
+        return self.base_dispersion + PHI * max(now - self.updated, 0.0)
+
+    def describe(self, now: float) -> dict[str, object]:
+        return {
+            "upstream": None if self.selected is None else self.upstreams[self.selected],
+            "offset": self.offset,
+            "stratum": self.stratum if self.synchronised(now) else STRATUM_UNSYNC,
+            "root_delay": self.root_delay,
+            "root_dispersion": self.root_dispersion(now),
+            "since_update": None if self.updated is None else now - self.updated,
+        }
+
+
+def measure_precision(read: Callable[[], float], reads: int = 2000) -> int:
+    """log2 of the local clock's precision: its resolution or the cost of a read, if larger.
+
+    This is what ntpd and chronyd measure at start and advertise in the precision field.
+    """
+    values = [read() for _ in range(reads)]
+    steps = [b - a for a, b in itertools.pairwise(values) if b > a]
+    resolution = min(steps) if steps else 1.0
+    cost = (values[-1] - values[0]) / (reads - 1)
+    return max(-30, min(0, math.ceil(math.log2(max(resolution, cost, 2.0**-30)))))

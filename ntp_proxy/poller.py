@@ -1,0 +1,173 @@
+"""Polls the upstream servers with the project's own codec and feeds the clock model.
+
+Each exchange uses a fresh connected UDP socket (asyncio-dgram), so the kernel discards
+datagrams from any other address and each poll comes from a new source port; each reply is then
+validated against the random nonce we sent (:mod:`ntp_proxy.exchange`). Invalid replies are
+counted and ignored while the exchange keeps waiting for the genuine one until its timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import ipaddress
+import math
+import secrets
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import asyncio_dgram
+
+from bridge.logging import get_logger
+from bridge.metrics import Counters
+from bridge.settings import HostPort
+from ntp_proxy.clock import Clock, Event
+from ntp_proxy.exchange import InvalidReply, Sample, request, sample_from_reply
+
+COUNTERS = ("upstream_errors", "upstream_invalid")
+GAUGES = ("offset_seconds", "synchronised")
+
+# ntpd's iburst: the first rounds come quickly so the filter fills before clients arrive.
+BURST_ROUNDS = 4
+BURST_INTERVAL = 2.0
+MAX_TIMEOUT = 2.0
+
+
+def refid_for(address: str) -> bytes:
+    """RFC 5905: an IPv4 upstream's address, or the first 4 bytes of MD5 of an IPv6 one."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return ip.ipv4_mapped.packed
+        return hashlib.md5(ip.packed, usedforsecurity=False).digest()[:4]
+    return ip.packed
+
+
+def refid_text(refid: bytes, stratum: int) -> str:
+    """As ntpq shows a refid: ASCII for stratum 0/1 codes (``GPS``, ``RATE``), else dotted quad."""
+    code = refid.rstrip(b"\0")
+    if stratum <= 1 and code and all(0x20 < byte < 0x7F for byte in code):
+        return code.decode("ascii")
+    return str(ipaddress.IPv4Address(refid))
+
+
+class Poller:
+    """One task polling every upstream each round and reporting to the :class:`Clock`."""
+
+    def __init__(
+        self,
+        upstreams: Sequence[HostPort],
+        clock: Clock,
+        counters: Counters,
+        *,
+        poll: float,
+        precision: int,
+    ) -> None:
+        self.upstreams = tuple(upstreams)
+        self.clock = clock
+        self.counters = counters
+        self.poll = poll
+        self.precision = precision
+        self.timeout = min(MAX_TIMEOUT, max(poll * 0.75, 0.05))
+        self.log = get_logger()
+        self._reachable = [True] * len(self.upstreams)
+        self._poll_exponent = max(-128, min(127, round(math.log2(poll))))
+
+    async def run(self) -> None:
+        """Poll forever; each round's wait also wakes when the holdover would expire."""
+        rounds = 0
+        while True:
+            started = time.monotonic()
+            await self.poll_round()
+            rounds += 1
+            interval = min(self.poll, BURST_INTERVAL) if rounds < BURST_ROUNDS else self.poll
+            next_round = started + interval
+            while (remaining := next_round - time.monotonic()) > 0:
+                until_expiry = self.clock.valid_until - time.time()
+                wait = remaining if until_expiry < 0 else min(remaining, until_expiry + 0.001)
+                await asyncio.sleep(max(wait, 0.0))
+                self._report(self.clock.check(time.time()))
+
+    async def poll_round(self) -> None:
+        results = await asyncio.gather(*(self.exchange(up) for up in self.upstreams))
+        now = time.time()
+        events = self.clock.end_round(results, now)
+        for index, (upstream, sample) in enumerate(zip(self.upstreams, results, strict=True)):
+            reachable = self.clock.filters[index].reachable()
+            if reachable != self._reachable[index]:
+                self._reachable[index] = reachable
+                level = self.log.info if reachable else self.log.warning
+                event = "ntp.upstream_reachable" if reachable else "ntp.upstream_unreachable"
+                level(event, upstream=str(upstream))
+            if sample is not None and index == self.clock.selected:
+                self._log_sample(sample, index)
+        self._report(events)
+
+    async def exchange(self, upstream: HostPort) -> Sample | None:
+        """One request/reply; None (and a counted error) if no valid reply came in time."""
+        label = str(upstream)
+        nonce = secrets.randbits(64)
+        try:
+            async with asyncio.timeout(self.timeout):
+                stream = await asyncio_dgram.connect((upstream.host, upstream.port))
+                try:
+                    refid = refid_for(stream.peername[0])
+                    sent = time.time()
+                    await stream.send(request(nonce, self._poll_exponent))
+                    while True:
+                        data, _addr = await stream.recv()
+                        received = time.time()
+                        try:
+                            return sample_from_reply(
+                                data,
+                                nonce=nonce,
+                                sent=sent,
+                                received=received,
+                                local_precision=self.precision,
+                                upstream=label,
+                                refid=refid,
+                            )
+                        except InvalidReply:
+                            self.counters.incr("upstream_invalid")
+                finally:
+                    stream.close()
+        except (TimeoutError, OSError, asyncio_dgram.TransportClosed):
+            self.counters.incr("upstream_errors")
+            return None
+
+    def _log_sample(self, sample: Sample, index: int) -> None:
+        self.log.info(
+            "ntp.upstream_sample",
+            upstream=sample.upstream,
+            offset=sample.offset,
+            delay=sample.delay,
+            stratum=sample.stratum,
+            refid=refid_text(sample.upstream_refid, sample.stratum),
+            leap=sample.leap,
+            root_distance=sample.root_distance,
+            filtered_offset=self.clock.offset,
+            jitter=self.clock.filters[index].jitter(),
+        )
+
+    def _report(self, events: list[Event]) -> None:
+        """Log state changes once each and keep the gauges current."""
+        now = time.time()
+        self.counters.set_gauge("offset_seconds", self.clock.offset)
+        self.counters.set_gauge("synchronised", 1.0 if self.clock.synchronised(now) else 0.0)
+        for event in events:
+            fields: dict[str, Any] = dict(event.fields)
+            if event.name == "unsynchronised":
+                self.log.warning("ntp.unsynchronised", **fields)
+            else:
+                self.log.info(f"ntp.{event.name}", **fields)
+
+
+async def cancel(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a background task and wait for it, whatever it was doing."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

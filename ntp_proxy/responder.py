@@ -1,0 +1,148 @@
+"""Which datagrams get an answer, and the 48-byte answer itself (sans-IO; the caller passes times).
+
+Only client requests (mode 3, versions 1-4, at least 48 bytes) are answered, and always with
+exactly 48 bytes, so no reply is larger than its request and nothing after the header (extension
+fields, MACs) is ever echoed. Every datagram ends in exactly one counter: ``replies``, one
+``dropped_<reason>``, or one ``kod_<code>_sent``; their sum is ``requests``.
+"""
+
+from __future__ import annotations
+
+import struct
+from enum import IntEnum
+
+from bridge.guard import Allowlist, RateLimiter
+from bridge.metrics import Counters
+from ntp_proxy.clock import Clock
+from ntp_proxy.packet import (
+    HEADER_LEN,
+    LEAP_UNSYNC,
+    MODE_CLIENT,
+    MODE_SERVER,
+    STRATUM_KOD,
+    STRATUM_UNSYNC,
+    to_ntp,
+    to_short,
+)
+
+DROP_REASONS = ("short", "mode", "version", "rate", "not_allowed")
+COUNTERS = (
+    "requests",
+    "replies",
+    *(f"dropped_{reason}" for reason in DROP_REASONS),
+    "kod_rate_sent",
+    "kod_deny_sent",
+)
+
+# One kiss-o'-death per client per this many seconds at most: a KoD tells a client to back off,
+# but answering every excess packet would make the proxy a reflector at the attacker's rate.
+KOD_INTERVAL = 10.0
+
+_REPLY = struct.Struct("!BBBbII4sQ8sQQ")
+_NTP_DELTA = 2_208_988_800
+_FRAC = float(1 << 32)
+_MASK64 = (1 << 64) - 1
+
+
+class Verdict(IntEnum):
+    DROP = 0
+    SERVE = 1
+    KOD_RATE = 2
+    KOD_DENY = 3
+
+
+class Responder:
+    """Screens requests (format, allowlist, rate) and builds replies from a :class:`Clock`."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        counters: Counters,
+        *,
+        precision: int,
+        allowlist: Allowlist,
+        limiter: RateLimiter,
+        deny_kod: bool,
+    ) -> None:
+        self.clock = clock
+        self.counters = counters
+        self.precision = precision
+        self.allowlist = allowlist
+        self.limiter = limiter
+        self.deny_kod = deny_kod
+        self._kod_limiter = RateLimiter(1.0 / KOD_INTERVAL, 1.0)
+
+    def screen(self, data: bytes, ip: str, now: float) -> Verdict:
+        """Decide what ``data`` from ``ip`` deserves; drops are counted here."""
+        counters = self.counters
+        counters.incr("requests")
+        if not data:
+            counters.incr("dropped_short")
+            return Verdict.DROP
+        first = data[0]
+        if first & 7 != MODE_CLIENT:
+            counters.incr("dropped_mode")
+            return Verdict.DROP
+        if not 1 <= (first >> 3) & 7 <= 4:
+            counters.incr("dropped_version")
+            return Verdict.DROP
+        if len(data) < HEADER_LEN:
+            counters.incr("dropped_short")
+            return Verdict.DROP
+        if not self.allowlist.permits(ip):
+            if self.deny_kod and self._kod_limiter.allow(ip, now):
+                counters.incr("kod_deny_sent")
+                return Verdict.KOD_DENY
+            counters.incr("dropped_not_allowed")
+            return Verdict.DROP
+        if not self.limiter.allow(ip, now):
+            if self._kod_limiter.allow(ip, now):
+                counters.incr("kod_rate_sent")
+                return Verdict.KOD_RATE
+            counters.incr("dropped_rate")
+            return Verdict.DROP
+        return Verdict.SERVE
+
+    def reply(self, request: bytes, received: float, now: float) -> bytes:
+        """The answer to a screened request that arrived at local time ``received``.
+
+        ``now`` is read by the caller just before this call, as close to sending as it gets.
+        """
+        clock = self.clock
+        offset = clock.offset
+        if now <= clock.valid_until:
+            leap, stratum = clock.leap, clock.stratum
+        else:
+            leap, stratum = LEAP_UNSYNC, STRATUM_UNSYNC
+        self.counters.incr("replies")
+        return _REPLY.pack(
+            (leap << 6) | (request[0] & 0x38) | MODE_SERVER,
+            stratum,
+            request[2],
+            self.precision,
+            to_short(clock.root_delay),
+            to_short(clock.root_dispersion(now)),
+            clock.refid,
+            clock.reference,
+            request[40:48],
+            int((received + offset + _NTP_DELTA) * _FRAC) & _MASK64,
+            int((now + offset + _NTP_DELTA) * _FRAC) & _MASK64,
+        )
+
+    def kiss(self, request: bytes, verdict: Verdict, received: float, now: float) -> bytes:
+        """A kiss-o'-death (stratum 0, LI 3, code in refid): it never carries usable time."""
+        code = b"RATE" if verdict is Verdict.KOD_RATE else b"DENY"
+        offset = self.clock.offset
+        return _REPLY.pack(
+            (LEAP_UNSYNC << 6) | (request[0] & 0x38) | MODE_SERVER,
+            STRATUM_KOD,
+            request[2],
+            self.precision,
+            0,
+            0,
+            code,
+            0,
+            request[40:48],
+            to_ntp(received + offset),
+            to_ntp(now + offset),
+        )

@@ -1,0 +1,78 @@
+"""The NTP proxy's options (flags ``--name``, variables ``EDGE_BRIDGE_NAME``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.settings import (
+    CommonSettings,
+    HostPort,
+    IPNetwork,
+    choice,
+    cidr,
+    host_port,
+    host_port_default,
+    non_negative_float,
+    option,
+    positive_float,
+    positive_int,
+)
+
+AMAZON_TIME_SYNC = HostPort("169.254.169.123", 123)
+
+
+@dataclass(frozen=True)
+class NtpSettings(CommonSettings):
+    """NTP server for routers, serving time taken from the Amazon Time Sync Service."""
+
+    health: HostPort = option(
+        HostPort("0.0.0.0", 8123), parse=host_port, help="address of the GET /healthz server"
+    )
+    listen: HostPort = option(
+        HostPort("0.0.0.0", 10123), parse=host_port, help="UDP address that answers NTP clients"
+    )
+    upstream: tuple[HostPort, ...] = option(
+        (AMAZON_TIME_SYNC,),
+        parse=host_port_default(123),
+        repeat=True,
+        metavar="HOST[:PORT]",
+        help="upstream NTP server, repeatable, in order of preference; never mix leap-smearing "
+        "and non-smearing servers",
+    )
+    poll: float = option(16.0, parse=positive_float, help="seconds between upstream polls")
+    max_holdover: float = option(
+        3600.0,
+        parse=positive_float,
+        help="seconds without a valid upstream sample before the proxy is unsynchronised",
+    )
+    mode: str = option(
+        "serve",
+        parse=choice("serve", "relay"),
+        help="serve: answer from the filtered upstream offset; relay: forward each request",
+    )
+    allow: tuple[IPNetwork, ...] = option(
+        (),
+        parse=cidr,
+        repeat=True,
+        metavar="CIDR",
+        help="client networks allowed, repeatable; none means everyone",
+    )
+    deny_response: str = option(
+        "drop",
+        parse=choice("kod", "drop"),
+        help="what clients outside --allow get: a DENY kiss-o'-death or nothing",
+    )
+    rate_limit: float = option(
+        8.0,
+        parse=non_negative_float,
+        help="requests per second allowed per client address; 0 disables the limit",
+    )
+    rate_burst: float = option(
+        64.0, parse=positive_float, help="requests a client may send at once above the rate"
+    )
+    relay_timeout: float = option(
+        2.0, parse=positive_float, help="seconds to wait for the upstream's reply in relay mode"
+    )
+    relay_max_inflight: int = option(
+        1024, parse=positive_int, help="requests awaiting the upstream at once in relay mode"
+    )
