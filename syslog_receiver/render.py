@@ -1,0 +1,147 @@
+"""One received syslog message -> one JSON line for stdout, sans-IO.
+
+The line carries the output contract of DESIGN.md: ``event``, ``level``, ``time``, where the
+message came from, and the parsed fields. It never reaches ``MAX_LINE_BYTES``: Docker's log
+drivers split longer lines into separate CloudWatch events, so a long message is cut here and
+the line says so with ``truncated`` and ``original_length`` (bytes as received).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from bridge.output import MAX_LINE_BYTES
+
+__all__ = ["LEVELS", "Renderer"]
+
+# Syslog severity -> the line's ``level``, so CloudWatch filters on level see router alarms.
+LEVELS: dict[Any, str] = {
+    0: "critical",  # emerg
+    1: "critical",  # alert
+    2: "critical",  # crit
+    3: "error",
+    4: "warning",
+    5: "info",  # notice
+    6: "info",
+    7: "debug",
+}
+
+_dumps = orjson.dumps
+_NEWLINE = orjson.OPT_APPEND_NEWLINE
+# Fields that may be long, in the order they are given up to make a line fit.
+_SHRINKABLE = ("raw", "message", "structured_data")
+# A line must fit even if every parsed field is at its longest; past the message these are
+# capped at this many characters each, far above what RFC 5424 allows them.
+_FIELD_CAP = 255
+
+
+class Renderer:
+    """Builds output lines; holds what does not change per message (options, router names)."""
+
+    __slots__ = ("include_raw", "max_line", "routers", "truncated")
+
+    def __init__(
+        self,
+        *,
+        include_raw: bool = False,
+        routers: Mapping[str, str] | None = None,
+        max_line: int = MAX_LINE_BYTES,
+    ) -> None:
+        self.include_raw = include_raw
+        self.routers = dict(routers or {})
+        self.max_line = max_line
+        self.truncated = 0  # lines cut since the caller last reset it (a counter)
+
+    def render(
+        self,
+        fields: Mapping[str, Any],
+        data: bytes,
+        source_ip: str,
+        source_port: int,
+        transport: str,
+        received_at: str,
+        original_length: int | None = None,
+    ) -> bytes:
+        """The line (ending in LF) for one message.
+
+        ``fields`` is what the parser returned for ``data``; ``original_length`` is given when
+        the receiver already cut ``data`` to its maximum message size.
+        """
+        record: dict[str, Any] = {
+            "event": "syslog",
+            "level": LEVELS.get(fields.get("severity"), "info"),
+            "time": received_at,
+            "received_at": received_at,
+            "source_ip": source_ip,
+            "source_port": source_port,
+            "transport": transport,
+        }
+        record.update(fields)
+        if self.routers:
+            router = self.routers.get(source_ip)
+            if router is None and source_ip.startswith("::ffff:"):
+                router = self.routers.get(source_ip[7:])
+            if router is not None:
+                record["router"] = router
+        if original_length is not None:
+            self.truncated += 1
+            record["truncated"] = True
+            record["original_length"] = original_length
+        if self.include_raw:
+            record["raw"] = data.decode("utf-8", "backslashreplace")
+        line = _dumps(record, option=_NEWLINE)
+        if len(line) <= self.max_line:
+            return line
+        return self._fit(record, len(data) if original_length is None else original_length)
+
+    def _fit(self, record: dict[str, Any], original_length: int) -> bytes:
+        """Cut the long fields until the line fits: raw first, then message, then the rest."""
+        if "truncated" not in record:
+            self.truncated += 1
+        record["truncated"] = True
+        record["original_length"] = original_length
+        line = _dumps(record, option=_NEWLINE)
+        for key in _SHRINKABLE:
+            value = record.get(key)
+            if value is None or len(line) <= self.max_line:
+                continue
+            excess = len(line) - self.max_line
+            if isinstance(value, str):
+                record[key] = _cut(value, len(_dumps(value)) - excess)
+            else:
+                record[key] = None  # structured data too big to keep whole: the cut is flagged
+            line = _dumps(record, option=_NEWLINE)
+        if len(line) > self.max_line:
+            # Only an absurd parser result (huge hostname, app name, extra fields) gets here.
+            for key, value in list(record.items()):
+                if isinstance(value, str) and len(value) > _FIELD_CAP:
+                    record[key] = value[:_FIELD_CAP]
+                elif isinstance(value, dict | list):
+                    record[key] = None
+            line = _dumps(record, option=_NEWLINE)
+        if len(line) > self.max_line:
+            keep = ("event", "level", "time", "received_at", "source_ip", "source_port")
+            line = _dumps(
+                {k: record[k] for k in keep if k in record}
+                | {"truncated": True, "original_length": original_length},
+                option=_NEWLINE,
+            )
+        return line
+
+
+def _cut(text: str, budget: int) -> str:
+    """The longest prefix of ``text`` whose JSON string encoding fits ``budget`` bytes.
+
+    A character costs 1 to 6 bytes once encoded (``\\u0000`` escapes), so bisect the prefix.
+    """
+    low, high = 0, min(len(text), max(0, budget - 2))
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(_dumps(text[:middle])) <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low]

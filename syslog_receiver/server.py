@@ -1,0 +1,460 @@
+"""The asyncio adapter: sockets in, JSON lines out, for one process.
+
+The UDP hot path reads the socket itself (``add_reader`` and ``recvfrom`` until it would
+block, at most ``DRAIN_MAX`` datagrams per wake-up), so one wake-up of the loop, one clock
+read, one ``iso_utc`` and one ``write`` serve a whole burst; every message goes through the
+allowlist, the per-source rate limit, the parser and the renderer, and is counted. Nothing
+queues without bound: the pending batch is written at the end of the loop iteration that
+filled it, and when stdout is slow the kernel's receive buffer fills and its drops are read
+and counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from typing import Any, cast
+
+from bridge.guard import Allowlist, RateLimiter
+from bridge.logging import get_logger
+from bridge.metrics import Counters
+from bridge.output import iso_utc, write_lines
+from bridge.settings import HostPort
+from syslog_receiver.framing import Deframer
+from syslog_receiver.parse import parse
+from syslog_receiver.render import Renderer
+from syslog_receiver.settings import MAX_DATAGRAM, SyslogSettings
+from syslog_receiver.sockets import bind_tcp, bind_udp, bound_address, describe, kernel_drops
+from syslog_receiver.summary import DropSummary
+
+__all__ = ["COUNTERS", "GAUGES", "Receiver", "SyslogService", "new_counters", "open_listeners"]
+
+COUNTERS = (
+    "received",
+    "emitted",
+    "dropped_not_allowed",
+    "dropped_rate_limited",
+    "truncated",
+    "malformed_frames",
+    "parse_errors",
+    "kernel_drops",
+    "tcp_connections",
+    "tcp_refused",
+)
+GAUGES = ("tcp_open",)
+
+DRAIN_MAX = 512  # datagrams per wake-up: bounds a batch and keeps TCP and /healthz served
+TICK = 1.0  # seconds between reads of kernel drops and checks for due warnings
+STOP_DRAIN_SECONDS = 2.0  # at stop, how long to keep emitting what the kernel already holds
+TCP_QUIET = 0.1  # at stop, a connection silent this long has sent what it had in flight
+TCP_GRACE = 1.0
+
+_RECV_SIZE = MAX_DATAGRAM + 1
+
+
+def _unparsed(data: bytes) -> dict[str, Any]:
+    """The parser promises never to raise; if it ever does, the message is still emitted."""
+    return {
+        "format": "raw",
+        "facility": None,
+        "severity": None,
+        "timestamp": None,
+        "hostname": None,
+        "app_name": None,
+        "procid": None,
+        "msgid": None,
+        "structured_data": None,
+        "message": data.decode("utf-8", "replace"),
+    }
+
+
+class Receiver:
+    """The UDP and TCP listeners of one process, over sockets it is given already bound."""
+
+    def __init__(
+        self,
+        settings: SyslogSettings,
+        udp: socket.socket,
+        tcp: socket.socket,
+        counters: Counters,
+        summary_interval: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.counters = counters
+        self.udp = udp
+        self.tcp = tcp
+        self.log = get_logger()
+        self._renderer = Renderer(include_raw=settings.include_raw, routers=dict(settings.router))
+        allowlist = Allowlist(settings.allow)
+        self._allowlist = allowlist
+        self._limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+        interval = settings.metrics_interval if summary_interval is None else summary_interval
+        self._rate_drops = DropSummary(interval)
+        self._kernel_drops_seen = 0
+        self._kernel_warned_at = float("-inf")
+        self._summary_interval = interval
+        self._pending: list[bytes] = []
+        self._flush_handle: asyncio.Handle | None = None
+        self._tick_handle: asyncio.TimerHandle | None = None
+        self._server: asyncio.Server | None = None
+        self._connections: set[_TcpConnection] = set()
+        self._reading = False
+        self._udp_v6 = udp.family == socket.AF_INET6
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> dict[str, str]:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        self._server = await loop.create_server(
+            lambda: _TcpConnection(self), sock=self.tcp, start_serving=True
+        )
+        loop.add_reader(self.udp.fileno(), self._on_udp)
+        self._reading = True
+        self._tick_handle = loop.call_later(TICK, self._on_tick)
+        return {"udp": describe(self.udp), "tcp": describe(self.tcp)}
+
+    def serving(self) -> bool:
+        return self._reading and self._server is not None and self._server.is_serving()
+
+    async def stop(self) -> None:
+        """Stop reading, emit what the kernel and the connections already hold, then close."""
+        loop = asyncio.get_running_loop()
+        if self._tick_handle is not None:
+            self._tick_handle.cancel()
+        if self._reading:
+            loop.remove_reader(self.udp.fileno())
+            self._reading = False
+        if self._server is not None:
+            self._server.close()
+        deadline = loop.time() + STOP_DRAIN_SECONDS
+        while self._drain_udp() and loop.time() < deadline:
+            self.flush()
+        self.flush()
+        await self._close_connections()
+        self._read_kernel_drops()
+        self._warn_due(time.time(), final=True)
+        self.flush()
+        self.udp.close()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 0.5)
+        self.tcp.close()
+
+    async def _close_connections(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TCP_GRACE
+        while self._connections and loop.time() < deadline:
+            latest = max(c.last_data for c in self._connections)
+            if loop.time() - latest >= TCP_QUIET:
+                break
+            await asyncio.sleep(TCP_QUIET / 2)
+        for connection in list(self._connections):
+            connection.transport_close()
+        for _ in range(20):  # connection_lost runs on the next iterations
+            if not self._connections:
+                break
+            await asyncio.sleep(0.01)
+        self.flush()
+
+    # -- the hot path ----------------------------------------------------------------------
+
+    def _on_udp(self) -> None:
+        self._drain_udp()
+
+    def _drain_udp(self) -> int:
+        """Read and handle up to ``DRAIN_MAX`` waiting datagrams; returns how many were read."""
+        recvfrom = self.udp.recvfrom
+        now = time.time()
+        stamp = iso_utc(now)
+        pending = self._pending
+        render = self._renderer.render
+        permits = self._allowlist.permits if self._allowlist.networks else None
+        allow = self._limiter.allow if self._limiter.enabled else None
+        max_size = self.settings.max_message_size
+        v6 = self._udp_v6
+        received = not_allowed = limited = errors = 0
+        for _ in range(DRAIN_MAX):
+            try:
+                data, address = recvfrom(_RECV_SIZE)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:  # an ICMP error queued on the socket: nothing to read
+                continue
+            received += 1
+            ip = address[0]
+            if v6 and ip.startswith("::ffff:"):
+                ip = ip[7:]
+            if permits is not None and not permits(ip):
+                not_allowed += 1
+                continue
+            if allow is not None and not allow(ip, now):
+                limited += 1
+                self._rate_drops.add(ip)
+                continue
+            original = None
+            if len(data) > max_size:
+                original = len(data)
+                data = data[:max_size]
+            try:
+                fields = parse(data, now)
+            except Exception:
+                errors += 1
+                fields = _unparsed(data)
+            pending.append(render(fields, data, ip, address[1], "udp", stamp, original))
+        if received:
+            values = self.counters.values
+            values["received"] += received
+            if not_allowed:
+                values["dropped_not_allowed"] += not_allowed
+            if limited:
+                values["dropped_rate_limited"] += limited
+            if errors:
+                values["parse_errors"] += errors
+            if pending and self._flush_handle is None:
+                assert self._loop is not None
+                self._flush_handle = self._loop.call_soon(self.flush)
+        return received
+
+    def accept_frames(self, frames: list[bytes], ip: str, port: int) -> None:
+        """Handle frames from one TCP connection (whose source the allowlist admitted)."""
+        now = time.time()
+        stamp = iso_utc(now)
+        render = self._renderer.render
+        allow = self._limiter.allow if self._limiter.enabled else None
+        limited = errors = 0
+        for data in frames:
+            if allow is not None and not allow(ip, now):
+                limited += 1
+                self._rate_drops.add(ip)
+                continue
+            try:
+                fields = parse(data, now)
+            except Exception:
+                errors += 1
+                fields = _unparsed(data)
+            self._pending.append(render(fields, data, ip, port, "tcp", stamp))
+        values = self.counters.values
+        values["received"] += len(frames)
+        values["dropped_rate_limited"] += limited
+        values["parse_errors"] += errors
+        if self._pending and self._flush_handle is None and self._loop is not None:
+            self._flush_handle = self._loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Write the pending batch: one write and one flush for all lines of the iteration."""
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        write_lines(pending)
+        values = self.counters.values
+        values["emitted"] += len(pending)
+        renderer = self._renderer
+        if renderer.truncated:
+            values["truncated"] += renderer.truncated
+            renderer.truncated = 0
+
+    # -- TCP connection bookkeeping --------------------------------------------------------
+
+    def admit(self, connection: _TcpConnection, ip: str) -> bool:
+        values = self.counters.values
+        if not self._allowlist.permits(ip):
+            values["tcp_refused"] += 1
+            values["dropped_not_allowed"] += 1
+            return False
+        if len(self._connections) >= self.settings.max_connections or not self._reading:
+            values["tcp_refused"] += 1
+            return False
+        values["tcp_connections"] += 1
+        self._connections.add(connection)
+        self.counters.set_gauge("tcp_open", len(self._connections))
+        return True
+
+    def release(self, connection: _TcpConnection) -> None:
+        self._connections.discard(connection)
+        self.counters.set_gauge("tcp_open", len(self._connections))
+
+    def frame_error(self, ip: str, port: int, reason: str, closing: bool) -> None:
+        self.counters.values["malformed_frames"] += 1
+        self.flush()  # what came before the bad frame goes out before the warning about it
+        self.log.warning(
+            "syslog.tcp_frame_error",
+            source_ip=ip,
+            source_port=port,
+            reason=reason,
+            action="connection closed" if closing else "partial frame emitted",
+        )
+
+    # -- once a second -----------------------------------------------------------------------
+
+    def _on_tick(self) -> None:
+        assert self._loop is not None
+        self._tick_handle = self._loop.call_later(TICK, self._on_tick)
+        self._read_kernel_drops()
+        self._warn_due(time.time())
+
+    def _read_kernel_drops(self) -> None:
+        drops = kernel_drops(self.udp)
+        self.counters.values["kernel_drops"] = drops
+
+    def _warn_due(self, now: float, final: bool = False) -> None:
+        fields = self._rate_drops.due(now, force=final)
+        if fields is not None:
+            self.flush()
+            self.log.warning(
+                "syslog.rate_limited",
+                limit_per_second=self.settings.rate_limit,
+                burst=self.settings.rate_burst,
+                **fields,
+            )
+        drops = self.counters.values["kernel_drops"]
+        if drops > self._kernel_drops_seen and (
+            final or now >= self._kernel_warned_at + self._summary_interval
+        ):
+            self.flush()
+            self.log.warning(
+                "syslog.kernel_drops",
+                dropped=drops - self._kernel_drops_seen,
+                total=drops,
+                recv_buffer=self.udp.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2,
+                hint="the receiver cannot keep up: add --workers or vCPUs, or raise --recv-buffer",
+            )
+            self._kernel_drops_seen = drops
+            self._kernel_warned_at = now
+
+
+class _TcpConnection(asyncio.Protocol):
+    """One TCP peer: frames its bytes and hands whole messages to the receiver."""
+
+    def __init__(self, receiver: Receiver) -> None:
+        self.receiver = receiver
+        self.transport: asyncio.Transport | None = None
+        self.deframer = Deframer(receiver.settings.max_message_size)
+        self.ip = ""
+        self.port = 0
+        self.last_data = 0.0
+        self.admitted = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
+        peer = transport.get_extra_info("peername") or ("", 0)
+        ip = str(peer[0])
+        self.ip = ip[7:] if ip.startswith("::ffff:") else ip
+        self.port = int(peer[1])
+        self.last_data = asyncio.get_running_loop().time()
+        self.admitted = self.receiver.admit(self, self.ip)
+        if not self.admitted:
+            self.transport.abort()
+
+    def data_received(self, data: bytes) -> None:
+        if not self.admitted:
+            return
+        self.last_data = asyncio.get_running_loop().time()
+        frames = self.deframer.feed(data)
+        if frames:
+            self.receiver.accept_frames(frames, self.ip, self.port)
+        if self.deframer.error is not None:
+            self.receiver.frame_error(self.ip, self.port, self.deframer.error, closing=True)
+            self.admitted = False
+            assert self.transport is not None
+            self.transport.close()
+
+    def eof_received(self) -> bool | None:
+        return None  # close our side too; connection_lost emits any last frame
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.admitted:
+            self.receiver.release(self)
+            return
+        self.admitted = False
+        frames = self.deframer.close()
+        if frames:
+            self.receiver.accept_frames(frames, self.ip, self.port)
+        if self.deframer.error is not None:
+            self.receiver.frame_error(self.ip, self.port, self.deframer.error, closing=False)
+        self.receiver.release(self)
+
+    def transport_close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+def open_listeners(
+    settings: SyslogSettings, count: int
+) -> list[tuple[socket.socket, socket.socket]]:
+    """``count`` bound (UDP, TCP) pairs on the configured addresses.
+
+    More than one pair share their ports through ``SO_REUSEPORT``: the first binds (resolving
+    port 0 in tests), the others bind to the port it got. A short receive buffer is warned
+    about once, naming the sysctl that caps it.
+    """
+    reuse = count > 1
+    pairs: list[tuple[socket.socket, socket.socket]] = []
+    udp_address, tcp_address = settings.udp, settings.tcp
+    granted_least = settings.recv_buffer
+    try:
+        for _ in range(count):
+            udp, granted = bind_udp(udp_address, settings.recv_buffer, reuse)
+            granted_least = min(granted_least, granted)
+            try:
+                tcp = bind_tcp(tcp_address, reuse)
+            except BaseException:
+                udp.close()
+                raise
+            pairs.append((udp, tcp))
+            udp_address, tcp_address = bound_address(udp), bound_address(tcp)
+    except BaseException:
+        for udp, tcp in pairs:
+            udp.close()
+            tcp.close()
+        raise
+    if granted_least < settings.recv_buffer:
+        get_logger().warning(
+            "syslog.recv_buffer_small",
+            requested=settings.recv_buffer,
+            granted=granted_least,
+            hint=(
+                f"the kernel caps SO_RCVBUF at net.core.rmem_max: raise it to at least "
+                f"{settings.recv_buffer} (sysctl -w net.core.rmem_max={settings.recv_buffer})"
+                " or bursts are dropped sooner"
+            ),
+        )
+    return pairs
+
+
+def new_counters(*extra_gauges: str) -> Counters:
+    return Counters(*COUNTERS, gauges=(*GAUGES, "recv_buffer_bytes", *extra_gauges))
+
+
+class SyslogService:
+    """The receiver in this process (``--workers 1``): what ``bridge.runner`` runs."""
+
+    name = "syslog"
+
+    def __init__(self, settings: SyslogSettings) -> None:
+        self.settings = settings
+        self.health: HostPort | None = settings.health
+        self.counters = new_counters()
+        self.receiver: Receiver | None = None
+
+    def ready(self) -> bool:
+        return self.receiver is not None and self.receiver.serving()
+
+    async def start(self) -> dict[str, str]:
+        [(udp, tcp)] = open_listeners(self.settings, 1)
+        self.counters.set_gauge(
+            "recv_buffer_bytes", udp.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
+        )
+        self.receiver = Receiver(self.settings, udp, tcp, self.counters)
+        return await self.receiver.start()
+
+    async def stop(self) -> None:
+        if self.receiver is not None:
+            await self.receiver.stop()

@@ -1,0 +1,90 @@
+"""The syslog receiver's options (flags and ``EDGE_BRIDGE_*`` variables)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.settings import (
+    CommonSettings,
+    HostPort,
+    IPNetwork,
+    boolean,
+    byte_size,
+    cidr,
+    host_port,
+    non_negative_float,
+    option,
+    positive_float,
+    positive_int,
+    router_entry,
+)
+
+# The largest UDP payload: a datagram longer than this cannot exist, so it is also the
+# receive size, and the largest --max-message-size that means anything.
+MAX_DATAGRAM = 65535
+
+
+def message_size(text: str) -> int:
+    """480 bytes is the least RFC 5424 lets a receiver accept; 1 MiB bounds TCP buffers."""
+    size = byte_size(text)
+    if not 480 <= size <= 1024 * 1024:
+        raise ValueError("must be between 480 bytes (RFC 5424 section 6.1) and 1MiB")
+    return size
+
+
+@dataclass(frozen=True)
+class SyslogSettings(CommonSettings):
+    """Receive router syslog over UDP and TCP and write one JSON line per message to stdout."""
+
+    udp: HostPort = option(
+        HostPort("0.0.0.0", 5514), parse=host_port, help="UDP listen address ([::]:5514 for IPv6)"
+    )
+    tcp: HostPort = option(
+        HostPort("0.0.0.0", 5514), parse=host_port, help="TCP listen address ([::]:5514 for IPv6)"
+    )
+    health: HostPort = option(
+        HostPort("0.0.0.0", 8514), parse=host_port, help="address of the GET /healthz server"
+    )
+    allow: tuple[IPNetwork, ...] = option(
+        (),
+        parse=cidr,
+        repeat=True,
+        metavar="CIDR",
+        help="accept messages only from these networks (repeat; none = from anyone)",
+    )
+    router: tuple[tuple[str, str], ...] = option(
+        (),
+        parse=router_entry,
+        repeat=True,
+        metavar="IP=NAME",
+        help="name a router by its source address; adds 'router' to its lines (repeat)",
+    )
+    rate_limit: float = option(
+        2000.0,
+        parse=non_negative_float,
+        help="messages per second accepted from one source address; 0 = no limit",
+    )
+    rate_burst: float = option(
+        10000.0, parse=positive_float, help="messages one source may send at once above the rate"
+    )
+    max_message_size: int = option(
+        65536,
+        parse=message_size,
+        metavar="SIZE",
+        help="longer UDP messages are cut and flagged; a longer TCP frame closes the connection",
+    )
+    recv_buffer: int = option(
+        8 * 1024 * 1024,
+        parse=byte_size,
+        metavar="SIZE",
+        help="UDP socket receive buffer (absorbs bursts; capped by net.core.rmem_max)",
+    )
+    max_connections: int = option(
+        1024, parse=positive_int, help="open TCP connections per worker; more are refused"
+    )
+    include_raw: bool = option(
+        False, parse=boolean, help="add the message as received, as 'raw', to each line"
+    )
+    workers: int = option(
+        1, parse=positive_int, help="processes sharing the ports with SO_REUSEPORT (one per vCPU)"
+    )

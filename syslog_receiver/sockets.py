@@ -1,0 +1,104 @@
+"""Listening sockets made by hand, so the receiver controls what asyncio would hide.
+
+The UDP socket needs ``SO_RCVBUF`` (bursts from many routers land in the kernel buffer while a
+batch is processed), ``SO_REUSEPORT`` (``--workers``: one socket per process on one port, the
+kernel spreads sources across them) and its kernel drop count, which ``SO_MEMINFO`` reads for
+this one socket. The sockets are made in the parent so a bind error stops the start, and each
+worker inherits its own pair.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import struct
+
+from bridge.settings import HostPort, format_address
+
+__all__ = ["bind_tcp", "bind_udp", "bound_address", "kernel_drops"]
+
+_SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)
+_SK_MEMINFO_DROPS = 8  # index of sk_drops in the u32 array SO_MEMINFO returns
+_MEMINFO = struct.Struct("9I")
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
+def _new(address: HostPort, kind: socket.SocketKind, reuse_port: bool) -> socket.socket:
+    family = _family(address.host)
+    sock = socket.socket(family, kind)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        if family == socket.AF_INET6 and address.host in ("::", "::0"):
+            # "[::]" means every address, IPv4 too, whatever net.ipv6.bindv6only says.
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind((address.host, address.port))
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def bind_udp(address: HostPort, recv_buffer: int, reuse_port: bool) -> tuple[socket.socket, int]:
+    """A bound non-blocking UDP socket and the receive buffer the kernel granted (bytes)."""
+    sock = _new(address, socket.SOCK_DGRAM, reuse_port)
+    # On failure the kernel keeps its default; the caller sees the granted size and warns.
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, recv_buffer)
+    # Linux reports twice the size asked for (it counts its bookkeeping): halve it back.
+    granted = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
+    return sock, granted
+
+
+def bind_tcp(address: HostPort, reuse_port: bool, backlog: int = 512) -> socket.socket:
+    sock = _new(address, socket.SOCK_STREAM, reuse_port)
+    try:
+        sock.listen(backlog)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def bound_address(sock: socket.socket) -> HostPort:
+    host, port = sock.getsockname()[:2]
+    return HostPort(host, port)
+
+
+def kernel_drops(sock: socket.socket) -> int:
+    """Datagrams the kernel dropped for this socket (full receive buffer), since it was made.
+
+    ``SO_MEMINFO`` (Linux 4.6+) reads the counter behind ``/proc/net/udp``'s drops column for
+    this socket alone; older kernels fall back to that file, found by the socket's inode.
+    """
+    try:
+        raw = sock.getsockopt(socket.SOL_SOCKET, _SO_MEMINFO, _MEMINFO.size)
+        return int(_MEMINFO.unpack(raw)[_SK_MEMINFO_DROPS])
+    except OSError:
+        return proc_net_udp_drops(sock)
+
+
+def proc_net_udp_drops(sock: socket.socket) -> int:
+    """The drops column of ``/proc/net/udp`` or ``udp6`` for this socket (0 if not found)."""
+    inode = str(os.fstat(sock.fileno()).st_ino)
+    name = "/proc/net/udp6" if sock.family == socket.AF_INET6 else "/proc/net/udp"
+    try:
+        with open(name, encoding="ascii") as table:
+            next(table, None)
+            for row in table:
+                cols = row.split()
+                if len(cols) >= 13 and cols[9] == inode:
+                    return int(cols[12])
+    except OSError:
+        return 0
+    return 0
+
+
+def describe(sock: socket.socket) -> str:
+    return str(format_address(*bound_address(sock)))

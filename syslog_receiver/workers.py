@@ -1,0 +1,333 @@
+"""``--workers N``: N receiver processes on one port, for tasks with more than one vCPU.
+
+The parent binds N (UDP, TCP) socket pairs with ``SO_REUSEPORT``, so the kernel spreads
+sources across them (one source always lands on one worker, so its rate limit holds), and
+starts one worker process per pair, which inherits its two sockets. The parent keeps its copy
+of every socket: a worker that dies is restarted on the same sockets, and datagrams that
+arrive meanwhile wait in the kernel buffer instead of being refused.
+
+The parent is the only writer of stdout. Workers write their lines into a pipe to the parent,
+which copies whole lines out; lines from several processes sharing one stdout pipe could
+otherwise interleave inside a line (writes above PIPE_BUF are not atomic). Each worker reports
+its cumulative counters on a second pipe twice a second; the parent sums them for /healthz and
+EMF and reads the kernel drops of every socket itself. Every pipe is bounded by the kernel, so
+a slow stdout slows the workers, whose kernel buffers then fill and drop, and are counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from bridge.logging import configure_logging, get_logger
+from bridge.settings import HostPort, boolean, flag_name, load_settings, router_entry
+from syslog_receiver.server import COUNTERS, Receiver, new_counters, open_listeners
+from syslog_receiver.settings import SyslogSettings
+from syslog_receiver.sockets import describe, kernel_drops
+
+__all__ = ["WorkerPool", "settings_argv", "worker_main"]
+
+REPORT_EVERY = 0.5  # seconds between a worker's counter reports
+RESTART_DELAY = 1.0  # seconds before a worker that died is started again
+STOP_TIMEOUT = 4.5  # the runner gives a service 5 s to stop
+_MAX_PARTIAL = 1 << 20  # a worker never writes a line this long; bound the carry-over anyway
+
+
+def settings_argv(settings: SyslogSettings) -> list[str]:
+    """The flags that rebuild ``settings`` in a worker, through the same validated parsers."""
+    argv: list[str] = []
+    for field in dataclasses.fields(settings):
+        meta = field.metadata
+        if not meta:
+            continue
+        value = getattr(settings, field.name)
+        flag = flag_name(field.name)
+        if meta["parse"] is boolean:
+            if value:
+                argv.append(flag)
+        elif meta["repeat"]:
+            for item in value:
+                text = f"{item[0]}={item[1]}" if meta["parse"] is router_entry else str(item)
+                argv += [flag, text]
+        else:
+            argv += [flag, str(value)]
+    return argv
+
+
+class _Worker:
+    """The parent's view of one worker process."""
+
+    def __init__(self, index: int, udp: socket.socket, tcp: socket.socket) -> None:
+        self.index = index
+        self.udp = udp
+        self.tcp = tcp
+        self.transport: asyncio.SubprocessTransport | None = None
+        self.report_transport: asyncio.ReadTransport | None = None
+        self.exited: asyncio.Future[int] | None = None
+        self.output_closed: asyncio.Future[None] | None = None
+        self.latest: dict[str, int | float] = {}  # the running worker's last report
+
+    @property
+    def alive(self) -> bool:
+        return self.exited is not None and not self.exited.done()
+
+
+class _Output(asyncio.SubprocessProtocol):
+    """A worker's stdout, copied to ours in whole lines."""
+
+    def __init__(self, pool: WorkerPool, worker: _Worker) -> None:
+        self.pool = pool
+        self.worker = worker
+        self.partial = b""
+        loop = asyncio.get_running_loop()
+        self.exited: asyncio.Future[int] = loop.create_future()
+        self.closed: asyncio.Future[None] = loop.create_future()
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        if self.partial:
+            data = self.partial + data
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            self.pool.out.write(data[:cut] if cut < len(data) else data)
+            self.pool.out.flush()
+        self.partial = data[cut:]
+        if len(self.partial) > _MAX_PARTIAL:
+            self.pool.out.write(self.partial + b"\n")
+            self.partial = b""
+
+    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
+        if fd == 1:
+            if self.partial:  # a worker killed mid-line: keep the bytes, end the line
+                self.pool.out.write(self.partial + b"\n")
+                self.pool.out.flush()
+                self.partial = b""
+            if not self.closed.done():
+                self.closed.set_result(None)
+
+    def process_exited(self) -> None:
+        if not self.exited.done():
+            self.exited.set_result(0)
+
+
+class _Reports(asyncio.Protocol):
+    """A worker's counter reports: one JSON object per line, cumulative since it started."""
+
+    def __init__(self, pool: WorkerPool, worker: _Worker) -> None:
+        self.pool = pool
+        self.worker = worker
+        self.partial = b""
+
+    def data_received(self, data: bytes) -> None:
+        lines = (self.partial + data).split(b"\n")
+        self.partial = lines.pop()[-4096:]
+        for line in lines:
+            with contextlib.suppress(ValueError, TypeError):
+                report = json.loads(line)
+                if isinstance(report, dict):
+                    self.worker.latest = report
+        self.pool.sum_counters()
+
+
+class WorkerPool:
+    """The ``syslog`` service with ``--workers`` > 1, as ``bridge.runner`` sees it."""
+
+    name = "syslog"
+
+    def __init__(self, settings: SyslogSettings) -> None:
+        self.settings = settings
+        self.health: HostPort | None = settings.health
+        self.counters = new_counters("workers")
+        self.out = sys.stdout.buffer
+        self.workers: list[_Worker] = []
+        self.log = get_logger()
+        self._finished: dict[str, int | float] = dict.fromkeys(COUNTERS, 0)
+        self._stopping = False
+        self._restarts: set[asyncio.Task[None]] = set()
+
+    def ready(self) -> bool:
+        return not self._stopping and all(w.alive for w in self.workers)
+
+    async def start(self) -> dict[str, str]:
+        pairs = open_listeners(self.settings, self.settings.workers)
+        self.workers = [_Worker(i, udp, tcp) for i, (udp, tcp) in enumerate(pairs)]
+        udp0 = pairs[0][0]
+        self.counters.set_gauge(
+            "recv_buffer_bytes", udp0.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
+        )
+        try:
+            for worker in self.workers:
+                await self._spawn(worker)
+        except BaseException:
+            await self.stop()
+            raise
+        self.sum_counters()
+        return {
+            "udp": describe(udp0),
+            "tcp": describe(pairs[0][1]),
+            "workers": str(len(self.workers)),
+        }
+
+    async def _spawn(self, worker: _Worker) -> None:
+        loop = asyncio.get_running_loop()
+        report_r, report_w = os.pipe()
+        fds = (worker.udp.fileno(), worker.tcp.fileno(), report_w)
+        try:
+            protocol = _Output(self, worker)
+            transport, _ = await loop.subprocess_exec(
+                lambda: protocol,
+                sys.executable,
+                "-m",
+                "syslog_receiver.workers",
+                str(worker.index),
+                *map(str, fds),
+                *settings_argv(self.settings),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=None,
+                pass_fds=fds,
+            )
+        finally:
+            os.close(report_w)
+        worker.transport = transport
+        worker.exited = protocol.exited
+        worker.output_closed = protocol.closed
+        worker.latest = {}
+        worker.report_transport, _ = await loop.connect_read_pipe(
+            lambda: _Reports(self, worker), os.fdopen(report_r, "rb", buffering=0)
+        )
+        protocol.exited.add_done_callback(lambda _f: self._on_exit(worker))
+
+    def _on_exit(self, worker: _Worker) -> None:
+        """Fold a finished worker's counts into the total; restart it unless stopping."""
+        assert worker.transport is not None
+        code = worker.transport.get_returncode()
+        for name in COUNTERS:
+            value = worker.latest.get(name, 0)
+            self._finished[name] = self._finished.get(name, 0) + value
+        worker.latest = {}
+        self.sum_counters()
+        if self._stopping:
+            return
+        self.log.error("syslog.worker_exited", worker=worker.index, returncode=code)
+        task = asyncio.get_running_loop().create_task(self._restart(worker))
+        self._restarts.add(task)
+        task.add_done_callback(self._restarts.discard)
+
+    async def _restart(self, worker: _Worker) -> None:
+        await asyncio.sleep(RESTART_DELAY)
+        if self._stopping:
+            return
+        if worker.report_transport is not None:
+            worker.report_transport.close()
+        await self._spawn(worker)
+        self.log.info("syslog.worker_restarted", worker=worker.index)
+
+    def sum_counters(self) -> None:
+        values = self.counters.values
+        for name in COUNTERS:
+            values[name] = int(
+                self._finished.get(name, 0) + sum(w.latest.get(name, 0) for w in self.workers)
+            )
+        # The parent holds every socket, so it reads the kernel drops itself: they stay
+        # right across a worker's restart, when no worker reads that socket.
+        values["kernel_drops"] = sum(kernel_drops(w.udp) for w in self.workers)
+        self.counters.set_gauge(
+            "tcp_open", sum(float(w.latest.get("tcp_open", 0)) for w in self.workers)
+        )
+        self.counters.set_gauge("workers", sum(1 for w in self.workers if w.alive))
+
+    async def stop(self) -> None:
+        """SIGTERM every worker (each drains and flushes), copy out the rest, close sockets."""
+        self._stopping = True
+        for task in list(self._restarts):
+            task.cancel()
+        running = [w for w in self.workers if w.alive and w.transport is not None]
+        for worker in running:
+            assert worker.transport is not None
+            with contextlib.suppress(ProcessLookupError):
+                worker.transport.send_signal(signal.SIGTERM)
+        waits: list[asyncio.Future[Any]] = []
+        for worker in running:
+            assert worker.exited is not None and worker.output_closed is not None
+            waits += [worker.exited, worker.output_closed]
+        if waits:
+            _done, late = await asyncio.wait(waits, timeout=STOP_TIMEOUT)
+            if late:
+                for worker in running:
+                    if worker.alive and worker.transport is not None:
+                        self.log.error("syslog.worker_stop_timeout", worker=worker.index)
+                        worker.transport.kill()
+        await asyncio.sleep(0)  # let the last reports arrive before the final sum
+        for worker in self.workers:
+            if worker.report_transport is not None:
+                worker.report_transport.close()
+            if worker.transport is not None:
+                worker.transport.close()
+        self.sum_counters()
+        for worker in self.workers:
+            worker.udp.close()
+            worker.tcp.close()
+        self.out.flush()
+
+
+# -- the worker process ----------------------------------------------------------------------
+
+
+async def _serve_worker(receiver: Receiver, report_fd: int) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops us
+    await receiver.start()
+    os.set_blocking(report_fd, False)
+
+    def report() -> bool:
+        snapshot = receiver.counters.snapshot()
+        try:
+            os.write(report_fd, json.dumps(snapshot, separators=(",", ":")).encode() + b"\n")
+        except BlockingIOError:
+            pass  # the parent is busy; the next report carries the same cumulative counts
+        except BrokenPipeError:
+            return False  # the parent is gone: nobody reads our lines either
+        return True
+
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), REPORT_EVERY)
+        if not report():
+            break
+    await receiver.stop()
+    os.set_blocking(report_fd, True)
+    report()
+
+
+def worker_main(argv: Sequence[str]) -> int:
+    """``python -m syslog_receiver.workers INDEX UDP_FD TCP_FD REPORT_FD FLAGS...``."""
+    index, udp_fd, tcp_fd, report_fd = (int(a) for a in argv[:4])
+    settings = load_settings(
+        SyslogSettings, argv[4:], prog=f"edge-bridge syslog worker {index}", environ={}
+    )
+    configure_logging()
+    import structlog
+
+    structlog.contextvars.bind_contextvars(worker=index)
+    udp = socket.socket(fileno=udp_fd)
+    tcp = socket.socket(fileno=tcp_fd)
+    receiver = Receiver(settings, udp, tcp, new_counters())
+    import uvloop
+
+    uvloop.run(_serve_worker(receiver, report_fd))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(worker_main(sys.argv[1:]))
