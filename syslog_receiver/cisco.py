@@ -34,7 +34,8 @@ _CISCO = re.compile(
     r"""
     (?::\ )?                                            # NX-OS 9.3: ": " right after PRI
     (?:(?P<seq>\d{1,12}):\ ?)?                             # message counter
-    (?:(?P<host>[^\s:%*.][^\s:%]*)(?:\ [A-Z]{2,4}/[\w/]+)?:\ ?)?   # origin host, XR node
+    (?:(?!\d+:|\d+[ywdh]\d+[wdhm]:)                    # not a counter, not an uptime
+       (?P<host>[^\s:%*.][^\s:%]*)(?:\ [A-Z]{2,4}/[\w/]+)?:\ ?)?   # origin host, XR node
     (?:\d{1,12}:\ )?                                     # service sequence-numbers
     (?:
         (?P<clock>[*.])?
