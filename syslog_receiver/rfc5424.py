@@ -84,6 +84,8 @@ def parse_rfc5424(text: str, start: int, pri: int) -> dict[str, Any] | None:
         if m is None:
             return None
     ts, host, app, procid, msgid = m.groups()
+    if ts != "-" and not (ts[:4].isdigit() and ts[4:5] == "-"):
+        return None  # "<190>1 packets were dropped ..." is free text, not a header
     return _rest(text, m.end(), pri, ts, host, app, _nil(procid), msgid)
 
 

@@ -973,6 +973,19 @@ OTHER_CASES = [
         rec("yamaha", 23, 6, message="Login succeeded as (noname) for TELNET: 192.168.100.2"),
     ),
     (b"<190>", rec("yamaha", 23, 6)),
+    (  # five words after "1 " are not an RFC 5424 header without a timestamp
+        b"<190>1 packets were dropped on port 3 today",
+        rec("yamaha", 23, 6, message="1 packets were dropped on port 3 today"),
+    ),
+    (  # MikroTik without a header: the same shape
+        b"<30>system,info,account user admin logged in from 10.0.0.1 via winbox",
+        rec(
+            "yamaha",
+            3,
+            6,
+            message="system,info,account user admin logged in from 10.0.0.1 via winbox",
+        ),
+    ),
     (  # invalid UTF-8 in a headerless body
         b"<13>\xff\xfe bad",
         rec("yamaha", 1, 5, message="\ufffd\ufffd bad"),
@@ -1206,3 +1219,25 @@ def test_util_linux_logger_rfc5424_without_time(udp_sink: socket.socket) -> None
     got = parse(_logger(udp_sink, "--rfc5424=notq,notime", "plain"), time.time())
     assert (got["format"], got["timestamp"], got["structured_data"]) == ("rfc5424", None, None)
     assert got["message"] == "plain"
+
+
+N = 64 * 1024
+PATHOLOGICAL = {
+    "mnemonic dashes": b"<189>%A" + b"-A" * (N // 2),
+    "counter colons": b"<189>" + b"1: " * (N // 3) + b"%",
+    "open sd value": b'<13>1 - h a - - [x@1 a="' + b'\\"' * (N // 2),
+    "many sd elements": b"<13>1 - h a - - " + b'[x@1 a="b"]' * (N // 11),
+    "many sd params": b"<13>1 - h a - - [x@1" + b' a="b"' * (N // 6),
+    "open kv quote": b'<13>a="' + b"x" * N,
+    "tag brackets": b"<13>Nov 30 16:35:23 h " + b"a[" * (N // 2),
+    "header spaces": b"<13>1 " + b"a " * (N // 2),
+    "all bytes": bytes(range(256)) * (N // 256),
+}
+
+
+@pytest.mark.parametrize("data", PATHOLOGICAL.values(), ids=PATHOLOGICAL.keys())
+def test_pathological_input_is_linear(data: bytes) -> None:
+    """64 KiB crafted to make a backtracking regex go quadratic still parses in milliseconds."""
+    started = time.perf_counter()
+    parse(data, NOW)
+    assert time.perf_counter() - started < 0.05
