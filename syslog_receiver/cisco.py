@@ -51,7 +51,7 @@ _CISCO = re.compile(
     %(?P<fac>[A-Z][A-Z0-9_]{0,31}(?:-[A-Z0-9_]{1,32}){0,3}?)-(?P<sev>[0-7])-(?P<mnem>[A-Z0-9_]{1,64})
     \ ?:(?:\ |$)
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.ASCII,
 )
 
 _CLOCK = {"*": "unsynchronized", ".": "unauthoritative", "": "synchronized"}

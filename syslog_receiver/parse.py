@@ -58,8 +58,8 @@ from syslog_receiver.timestamps import iso_utc, offset_minutes
 __all__ = ["FIELDS", "parse"]
 
 _USER_NOTICE = 1 * 8 + 5
-_FORTI_TIME = re.compile(r"date=(\d{4})-(\d\d)-(\d\d) time=(\d\d):(\d\d):(\d\d)\b")
-_FORTI_TZ = re.compile(r' tz="?([+-]\d\d:?\d\d)')
+_FORTI_TIME = re.compile(r"date=(\d{4})-(\d\d)-(\d\d) time=(\d\d):(\d\d):(\d\d)\b", re.ASCII)
+_FORTI_TZ = re.compile(r' tz="?([+-]\d\d:?\d\d)', re.ASCII)
 
 
 def parse(data: bytes, now: float) -> dict[str, Any]:

@@ -19,10 +19,12 @@ from syslog_receiver.record import record
 from syslog_receiver.timestamps import iso_utc, offset_minutes, yearless
 
 _BSD_TS = re.compile(
-    r"([A-Z][a-z]{2}) {1,2}(\d{1,2})(?: (\d{4}))? (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?: +|$)"
+    r"([A-Z][a-z]{2}) {1,2}(\d{1,2})(?: (\d{4}))? (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?: +|$)",
+    re.ASCII,
 )
 _ISO_TS = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)?(?: +|$)"
+    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)?(?: +|$)",
+    re.ASCII,
 )
 _TAG = re.compile(r"([^\s:\[\]]{1,64})(?:\[([^\]\s]{0,128})\])?:(?: +|$)")
 _HOST = re.compile(r"(\S+)(?: +|$)")

@@ -83,7 +83,8 @@ _HALF_YEAR = 182 * 86400
 # RFC 3339 (RFC 5424's TIMESTAMP) with the usual leniencies: lower-case t/z, offsets
 # without a colon, no zone at all (taken as UTC), any number of fraction digits.
 RFC3339 = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?([Zz]|[+-]\d\d:?\d\d)?"
+    r"(\d{4})-(\d\d)-(\d\d)[Tt](\d\d):(\d\d):(\d\d)(?:[.,](\d+))?([Zz]|[+-]\d\d:?\d\d)?",
+    re.ASCII,
 )
 
 

@@ -203,6 +203,10 @@ RFC5424_CASES = [
         b"<14>1 2026-11-30T16:35:23.123456789Z h app - - - x",
         rec("rfc5424", 1, 6, "2026-11-30T16:35:23.123456Z", "h", "app", message="x"),
     ),
+    (  # non-ASCII digits in the fraction: not a timestamp
+        "<14>1 2026-11-30T16:35:23.٣Z h app - - - x".encode(),
+        rec("rfc5424", 1, 6, None, "h", "app", message="x"),
+    ),
     (  # no zone: taken as UTC
         b"<14>1 2026-11-30T16:35:23 h app - - - x",
         rec("rfc5424", 1, 6, "2026-11-30T16:35:23Z", "h", "app", message="x"),
@@ -973,6 +977,10 @@ OTHER_CASES = [
         rec("yamaha", 23, 6, message="Login succeeded as (noname) for TELNET: 192.168.100.2"),
     ),
     (b"<190>", rec("yamaha", 23, 6)),
+    (  # non-ASCII digits are not a date
+        "<13>Nov ٣٠ 16:35:23 h a: x".encode(),
+        rec("yamaha", 1, 5, message="Nov ٣٠ 16:35:23 h a: x"),
+    ),
     (  # five words after "1 " are not an RFC 5424 header without a timestamp
         b"<190>1 packets were dropped on port 3 today",
         rec("yamaha", 23, 6, message="1 packets were dropped on port 3 today"),

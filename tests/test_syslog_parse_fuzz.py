@@ -93,7 +93,9 @@ def test_dialect_prefix_random_rest(prefix: str, rest: str, tail: str) -> None:
 @FUZZ
 @given(
     st.sampled_from(PREFIXES),
-    st.lists(st.sampled_from(list(' :[]"\\=%*.-0123456789ANovJST@<>\t\ufeff')), max_size=80),
+    st.lists(
+        st.sampled_from(list(' :[]"\\=%*.-0123456789ANovJST@<>\t\ufeff\u0663\uff10')), max_size=80
+    ),
 )
 def test_dialect_prefix_punctuation_soup(prefix: str, chars: list[str]) -> None:
     check_shape(parse((prefix + "".join(chars)).encode(), NOW))
