@@ -1,0 +1,103 @@
+"""``edge-bridge ntp-check HOST[:PORT]``: what an NTP server answers, asked by an outside client.
+
+It uses ntplib rather than this project's codec, so a bug in the codec cannot hide itself: an
+operator (or an auditor) sees the server's own fields. Prints one JSON line; exits 0 when the
+server claims synchronised time (LI != 3, stratum 1-15), 1 when it is unsynchronised, sends a
+kiss-o'-death or does not answer, 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import ntplib
+import orjson
+
+from bridge.output import iso_utc, write_lines
+from bridge.settings import HostPort, fail, host_port_default, positive_float
+
+PROG = "edge-bridge ntp-check"
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        fail(self.prog, message)
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = _Parser(prog=PROG, description="Ask an NTP server for the time (via ntplib).")
+    parser.add_argument("server", metavar="HOST[:PORT]", help="server to ask (port 123 default)")
+    parser.add_argument("--timeout", default="3", help="seconds to wait for the answer")
+    parser.add_argument("--version", default="4", choices=("1", "2", "3", "4"), help="NTP version")
+    args = parser.parse_args(list(argv))
+    try:
+        args.address = host_port_default(123)(args.server)
+    except ValueError as exc:
+        fail(PROG, f"invalid HOST[:PORT] {args.server!r}: {exc}")
+    try:
+        args.timeout = positive_float(args.timeout)
+    except ValueError as exc:
+        fail(PROG, f"invalid --timeout {args.timeout!r}: {exc}")
+    return args
+
+
+def describe(stats: Any, server: HostPort) -> dict[str, Any]:
+    """The answer's fields, named as ntpq and chronyc name them."""
+    stratum = int(stats.stratum)
+    leap = int(stats.leap)
+    record: dict[str, Any] = {
+        "event": "ntp.check",
+        "level": "info",
+        "time": iso_utc(stats.dest_time),
+        "server": str(server),
+        "leap": leap,
+        "version": int(stats.version),
+        "mode": int(stats.mode),
+        "stratum": stratum,
+        "refid": ntplib.ref_id_to_text(stats.ref_id, stratum),
+        "poll": int(stats.poll),
+        "precision": int(stats.precision),
+        "root_delay": stats.root_delay,
+        "root_dispersion": stats.root_dispersion,
+        "reference_time": iso_utc(stats.ref_time) if stats.ref_timestamp else None,
+        "server_time": iso_utc(stats.tx_time),
+        "offset": stats.offset,
+        "delay": stats.delay,
+    }
+    if stratum == 0:
+        code = int(stats.ref_id).to_bytes(4, "big").rstrip(b"\0")
+        record["kiss_code"] = code.decode("ascii", "replace")
+    record["synchronised"] = leap != 3 and 1 <= stratum <= 15
+    if not record["synchronised"]:
+        record["level"] = "warning"
+    return record
+
+
+def main(argv: Sequence[str]) -> int:
+    args = _parse(argv)
+    server: HostPort = args.address
+    try:
+        stats = ntplib.NTPClient().request(
+            server.host, version=int(args.version), port=server.port, timeout=args.timeout
+        )
+    except (ntplib.NTPException, OSError) as exc:
+        record: dict[str, Any] = {
+            "event": "ntp.check_failed",
+            "level": "error",
+            "time": iso_utc(time.time()),
+            "server": str(server),
+            "error": str(exc),
+        }
+        write_lines([orjson.dumps(record) + b"\n"])
+        return 1
+    record = describe(stats, server)
+    write_lines([orjson.dumps(record) + b"\n"])
+    return 0 if record["synchronised"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,428 @@
+"""The NTP proxy as a real process between a real chronyd upstream and real clients.
+
+Clients nobody here wrote judge the answers: chronyd in client mode (``chronyd -Q``) and ntplib.
+"""
+
+from __future__ import annotations
+
+import datetime
+import itertools
+import json
+import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import ntplib
+import pytest
+
+from ntp_proxy.packet import MODE_SERVER, Packet, decode, encode, to_ntp
+from tests.procs import Daemon, run_command
+
+CHRONYD = shutil.which("chronyd") or "/usr/sbin/chronyd"
+pytestmark = pytest.mark.skipif(not Path(CHRONYD).exists(), reason="chrony is not installed")
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Chronyd:
+    """chronyd as a stratum 1 server on loopback, its clock left alone (-x)."""
+
+    def __init__(self, workdir: Path, port: int) -> None:
+        self.port = port
+        self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.conf = workdir / "chrony.conf"
+        self.conf.write_text(
+            f"local stratum 1\nallow 127.0.0.1\nport {port}\ncmdport 0\n"
+            f"pidfile {workdir}/chronyd.pid\ndriftfile {workdir}/drift\nuser root\n"
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Chronyd:
+        self.proc = subprocess.Popen(
+            [CHRONYD, "-x", "-d", "-f", str(self.conf)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if ntplib.NTPClient().request("127.0.0.1", 4, self.port, timeout=0.2).leap != 3:
+                    return self
+            except ntplib.NTPException:
+                pass
+        raise RuntimeError("chronyd did not start serving")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+@pytest.fixture
+def chronyd(tmp_path: Path) -> Iterator[Chronyd]:
+    server = Chronyd(tmp_path / "chronyd", free_udp_port()).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def proxy(*args: str) -> Daemon:
+    return Daemon.start(
+        ["ntp", "--listen", "127.0.0.1:0", "--health", "127.0.0.1:0", "--poll", "0.5", *args]
+    )
+
+
+def health(daemon: Daemon) -> tuple[int, dict[str, Any]]:
+    host, port = daemon.address("ntp", "health")
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=3) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def ask(daemon: Daemon, timeout: float = 2.0) -> ntplib.NTPStats:
+    host, port = daemon.address("ntp", "listen")
+    return ntplib.NTPClient().request(host, version=4, port=port, timeout=timeout)
+
+
+def exchange(daemon: Daemon, data: bytes, wait: float = 0.3) -> list[bytes]:
+    """Send one datagram from a fresh socket; everything that comes back within ``wait``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(wait)
+        sock.sendto(data, daemon.address("ntp", "listen"))
+        replies = []
+        try:
+            while True:
+                replies.append(sock.recv(1024))
+        except TimeoutError:
+            return replies
+
+
+def client_request(transmit: int = 0x1122334455667788, version: int = 4, mode: int = 3) -> bytes:
+    return encode(Packet(version=version, mode=mode, transmit=transmit))
+
+
+def chronyd_client_offset(port: int) -> float:
+    """Run chronyd as a one-shot client against the port; the offset it measured."""
+    result = subprocess.run(
+        [
+            CHRONYD,
+            "-Q",
+            "-t",
+            "10",
+            "-f",
+            "/dev/null",
+            f"server 127.0.0.1 port {port} iburst maxsamples 4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    match = re.search(r"System clock wrong by (-?[0-9.]+) seconds", output)
+    assert match, output
+    return float(match.group(1))
+
+
+def synchronised(daemon: Daemon, timeout: float = 10.0) -> dict[str, Any]:
+    return daemon.wait_for(lambda line: line["event"] == "ntp.synchronised", timeout)
+
+
+# -- serve mode ---------------------------------------------------------------------------------
+
+
+def test_serves_upstream_time_to_chronyd_and_ntplib(chronyd: Chronyd) -> None:
+    with proxy("--upstream", f"127.0.0.1:{chronyd.port}") as daemon:
+        synchronised(daemon)
+        sample = daemon.wait_for(lambda line: line["event"] == "ntp.upstream_sample")
+        assert sample["stratum"] == 1 and sample["upstream"] == f"127.0.0.1:{chronyd.port}"
+        assert abs(sample["offset"]) < 0.001 and 0 < sample["delay"] < 0.01
+
+        stats = ask(daemon)
+        assert (stats.leap, stats.stratum, stats.mode) == (0, 2, MODE_SERVER)
+        assert ntplib.ref_id_to_text(stats.ref_id, stats.stratum) == "127.0.0.1"
+        assert abs(stats.offset) < 0.005
+        assert -30 <= stats.precision <= -10
+
+        assert abs(chronyd_client_offset(daemon.address("ntp", "listen")[1])) < 0.001
+
+        status, body = health(daemon)
+        assert status == 200 and body["counters"]["synchronised"] == 1
+        assert body["counters"]["replies"] >= 3 and body["counters"]["upstream_errors"] == 0
+        # at most one sample line per poll (0.5 s), and one line per change of state
+        time.sleep(1.5)
+        times = [_seconds(line["time"]) for line in daemon.events("ntp.upstream_sample")]
+        assert len(times) >= 4
+        assert min(b - a for a, b in itertools.pairwise(times)) > 0.4
+        assert len(daemon.events("ntp.synchronised")) == 1
+        assert daemon.stop() == 0
+
+
+def _seconds(iso: str) -> float:
+    return datetime.datetime.fromisoformat(iso).timestamp()
+
+
+def test_unsynchronised_before_first_sample_and_after_holdover(tmp_path: Path) -> None:
+    port = free_udp_port()
+    upstream = Chronyd(tmp_path / "late", port)
+    with proxy("--upstream", f"127.0.0.1:{port}", "--max-holdover", "2") as daemon:
+        stats = ask(daemon)  # nothing listens upstream yet
+        assert (stats.leap, stats.stratum) == (3, 16)
+        assert int(stats.ref_id).to_bytes(4, "big") == b"INIT"
+        assert health(daemon)[0] == 503
+
+        upstream.start()
+        try:
+            synchronised(daemon)
+            assert health(daemon)[0] == 200
+            assert (ask(daemon).leap, ask(daemon).stratum) == (0, 2)
+        finally:
+            upstream.stop()
+
+        event = daemon.wait_for(lambda line: line["event"] == "ntp.unsynchronised", timeout=10)
+        assert event["level"] == "warning" and event["reason"] == "holdover expired"
+        stats = ask(daemon)
+        assert (stats.leap, stats.stratum) == (3, 16)
+        status, body = health(daemon)
+        assert status == 503 and body["counters"]["synchronised"] == 0
+        assert body["counters"]["upstream_errors"] >= 1
+        assert len(daemon.events("ntp.unsynchronised")) == 1
+        unreachable = daemon.events("ntp.upstream_unreachable")
+        assert len(unreachable) == 1 and unreachable[0]["level"] == "warning"
+
+
+class FakeUpstream:
+    """A UDP socket answering like an NTP server, with forged replies on demand."""
+
+    def __init__(self, forge: bool, genuine: bool) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.forge, self.genuine = forge, genuine
+        self.requests = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def reply(self, request: Packet, origin: int, skew: float) -> bytes:
+        now = time.time() + skew
+        return encode(
+            Packet(
+                version=4,
+                mode=MODE_SERVER,
+                stratum=1,
+                precision=-20,
+                refid=b"GPS\0",
+                reference=to_ntp(now - 1),
+                origin=origin,
+                receive=to_ntp(now),
+                transmit=to_ntp(now),
+            )
+        )
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(1024)
+            except TimeoutError:
+                continue
+            request = decode(data)
+            self.requests += 1
+            if self.forge:  # an off-path attacker guessing the origin: a year ahead
+                self.sock.sendto(self.reply(request, request.transmit ^ 1, 3.15e7), addr)
+                self.sock.sendto(self.reply(request, to_ntp(time.time()), 3.15e7), addr)
+            if self.genuine:
+                self.sock.sendto(self.reply(request, request.transmit, 0.0), addr)
+
+    def __enter__(self) -> FakeUpstream:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+
+def test_forged_upstream_replies_are_ignored() -> None:
+    with (
+        FakeUpstream(forge=True, genuine=False) as fake,
+        proxy("--upstream", f"127.0.0.1:{fake.port}") as daemon,
+    ):
+        deadline = time.monotonic() + 10
+        while fake.requests < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        status, body = health(daemon)
+        assert status == 503 and body["counters"]["upstream_invalid"] >= 6
+        assert ask(daemon).leap == 3
+        assert not daemon.events("ntp.synchronised")
+
+    with (
+        FakeUpstream(forge=True, genuine=True) as fake,
+        proxy("--upstream", f"127.0.0.1:{fake.port}") as daemon,
+    ):
+        synchronised(daemon)
+        stats = ask(daemon)
+        assert stats.leap == 0 and abs(stats.offset) < 0.01  # not a year ahead
+        assert health(daemon)[1]["counters"]["upstream_invalid"] >= 2
+
+
+def test_non_client_short_and_garbage_packets_get_no_reply(chronyd: Chronyd) -> None:
+    with proxy("--upstream", f"127.0.0.1:{chronyd.port}") as daemon:
+        synchronised(daemon)
+        monlist = bytes([0x17, 0x00, 0x03, 0x2A]) + b"\0" * 4  # mode 7 MON_GETLIST_1
+        readvar = bytes([0x16, 0x02, 0x00, 0x01]) + b"\0" * 8  # mode 6 READVAR
+        bad = [
+            monlist,
+            monlist + b"\0" * 40,
+            readvar,
+            readvar + b"\0" * 36,
+            b"",
+            b"\x23",
+            client_request()[:47],
+            client_request(mode=0),
+            client_request(mode=4),
+            client_request(mode=5),
+            client_request(version=0),
+            client_request(version=7),
+            b"\xff" * 48,
+            b"GET / HTTP/1.1\r\n\r\n" * 4,
+        ]
+        for data in bad:
+            assert exchange(daemon, data, wait=0.05) == [], data
+        time.sleep(0.3)
+        replies = exchange(daemon, client_request() + b"\x00\x04\x00\x10" + b"\xee" * 12)
+        assert len(replies) == 1 and len(replies[0]) == 48  # the extension is not echoed
+        assert decode(replies[0]).origin == 0x1122334455667788
+        counts = health(daemon)[1]["counters"]
+        assert counts["dropped_mode"] == 9 and counts["dropped_short"] == 3  # 0xff, "G": mode 7
+        assert counts["dropped_version"] == 2 and counts["replies"] >= 1
+
+
+def test_rate_limit_sends_rate_kod_only_occasionally(chronyd: Chronyd) -> None:
+    with proxy(
+        "--upstream", f"127.0.0.1:{chronyd.port}", "--rate-limit", "1", "--rate-burst", "3"
+    ) as daemon:
+        synchronised(daemon)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.settimeout(0.5)
+            for i in range(30):
+                sock.sendto(client_request(transmit=i + 1), daemon.address("ntp", "listen"))
+            replies = []
+            try:
+                while True:
+                    replies.append(decode(sock.recv(1024)))
+            except TimeoutError:
+                pass
+        served = [r for r in replies if r.stratum == 2]
+        kisses = [r for r in replies if r.stratum == 0]
+        assert len(served) == 3
+        assert len(kisses) == 1 and kisses[0].refid == b"RATE" and kisses[0].leap == 3
+        counts = health(daemon)[1]["counters"]
+        assert counts["kod_rate_sent"] == 1 and counts["dropped_rate"] == 26
+
+
+@pytest.mark.parametrize("response", ["kod", "drop"])
+def test_allowlist(chronyd: Chronyd, response: str) -> None:
+    with proxy(
+        "--upstream", f"127.0.0.1:{chronyd.port}", "--allow", "10.0.0.0/8",
+        "--allow", "192.0.2.0/24", "--deny-response", response,
+    ) as daemon:  # fmt: skip
+        synchronised(daemon)
+        first = exchange(daemon, client_request())
+        second = exchange(daemon, client_request())
+        assert second == []
+        if response == "kod":
+            assert len(first) == 1
+            kiss = decode(first[0])
+            assert (kiss.stratum, kiss.refid, kiss.leap) == (0, b"DENY", 3)
+            assert health(daemon)[1]["counters"]["kod_deny_sent"] == 1
+        else:
+            assert first == []
+            assert health(daemon)[1]["counters"]["dropped_not_allowed"] == 2
+    with proxy("--upstream", f"127.0.0.1:{chronyd.port}", "--allow", "127.0.0.0/8") as daemon:
+        synchronised(daemon)
+        assert ask(daemon).stratum == 2
+
+
+# -- relay mode ---------------------------------------------------------------------------------
+
+
+def test_relay_mode_end_to_end(chronyd: Chronyd) -> None:
+    with proxy("--upstream", f"127.0.0.1:{chronyd.port}", "--mode", "relay") as daemon:
+        synchronised(daemon)
+        stats = ask(daemon)
+        assert (stats.leap, stats.stratum) == (0, 1)  # chronyd's own answer, relayed
+        replies = exchange(daemon, client_request(transmit=0xDEADBEEF00C0FFEE) + b"\0" * 20)
+        assert len(replies) == 1 and len(replies[0]) == 48
+        assert decode(replies[0]).origin == 0xDEADBEEF00C0FFEE  # the client's, restored
+        assert abs(chronyd_client_offset(daemon.address("ntp", "listen")[1])) < 0.001
+        assert exchange(daemon, bytes([0x17, 0, 3, 0x2A]) + b"\0" * 44) == []
+        counts = health(daemon)[1]["counters"]
+        assert counts["relayed"] >= 4 and counts["replies"] == counts["relayed"]
+        assert counts["dropped_mode"] == 1
+    # upstream gone: requests time out in the relay instead of piling up
+    chronyd.stop()
+    with proxy(
+        "--upstream", f"127.0.0.1:{chronyd.port}", "--mode", "relay", "--relay-timeout", "0.2"
+    ) as daemon:
+        assert exchange(daemon, client_request(), wait=0.5) == []
+        time.sleep(1.5)
+        counts = health(daemon)[1]["counters"]
+        assert counts["relayed"] == 1 and counts["relay_timeouts"] == 1
+
+
+# -- diagnostics and settings ------------------------------------------------------------------
+
+
+def test_ntp_check_prints_the_answer(chronyd: Chronyd) -> None:
+    result = run_command(["ntp-check", f"127.0.0.1:{chronyd.port}"])
+    assert result.returncode == 0, result.stderr
+    (line,) = [json.loads(text) for text in result.stdout.splitlines()]
+    assert line["event"] == "ntp.check" and line["stratum"] == 1 and line["leap"] == 0
+    assert line["synchronised"] is True and abs(line["offset"]) < 0.01
+
+    with proxy("--upstream", f"127.0.0.1:{free_udp_port()}") as daemon:
+        host, port = daemon.address("ntp", "listen")
+        result = run_command(["ntp-check", f"{host}:{port}"])
+        line = json.loads(result.stdout)
+        assert result.returncode == 1 and line["leap"] == 3 and line["stratum"] == 16
+        assert line["synchronised"] is False and line["level"] == "warning"
+
+    silent = run_command(["ntp-check", f"127.0.0.1:{free_udp_port()}", "--timeout", "0.3"])
+    assert silent.returncode == 1 and json.loads(silent.stdout)["event"] == "ntp.check_failed"
+    bad = run_command(["ntp-check", "127.0.0.1:99999"])
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "99999" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "name"),
+    [
+        (["--poll", "0"], {}, "--poll"),
+        (["--mode", "mirror"], {}, "--mode"),
+        (["--upstream", "[::1"], {}, "--upstream"),
+        ([], {"EDGE_BRIDGE_DENY_RESPONSE": "maybe"}, "EDGE_BRIDGE_DENY_RESPONSE"),
+        ([], {"EDGE_BRIDGE_ALLOW": "10.0.0.0/8,10.1.2.3/8"}, "EDGE_BRIDGE_ALLOW"),
+    ],
+)
+def test_bad_settings_stop_with_one_line(args: list[str], env: dict[str, str], name: str) -> None:
+    result = run_command(["ntp", *args], env=env)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and name in result.stderr
