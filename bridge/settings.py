@@ -174,6 +174,7 @@ def choice(*values: str) -> Callable[[str], str]:
         return text
 
     parse.__name__ = "choice"
+    parse.values = values  # type: ignore[attr-defined]
     return parse
 
 
@@ -252,6 +253,25 @@ def _describe(field: dataclasses.Field[Any], prefix: str) -> str:
     return text + f" [{env_name(field.name, prefix)}]"
 
 
+_METAVARS = {
+    "host_port": "HOST:PORT",
+    "cidr": "CIDR",
+    "byte_size": "SIZE",
+    "router_entry": "IP=NAME",
+    "positive_int": "N",
+    "non_negative_int": "N",
+    "positive_float": "N",
+    "non_negative_float": "N",
+}
+
+
+def _metavar(parse: Callable[[str], Any], name: str) -> str:
+    values = getattr(parse, "values", None)
+    if values:
+        return "{" + ",".join(values) + "}"
+    return _METAVARS.get(getattr(parse, "__name__", ""), name.upper())
+
+
 def new_parser(prog: str, description: str | None = None) -> argparse.ArgumentParser:
     """An argparse parser whose errors are one line and exit status 2."""
     return _OneLineParser(prog=prog, description=description)
@@ -267,7 +287,7 @@ def add_options(parser: argparse.ArgumentParser, cls: type[Any], prefix: str = "
         if meta["parse"] is boolean:
             kwargs.update(action="store_const", const="true")
         else:
-            kwargs.update(metavar=meta["metavar"] or field.name.upper())
+            kwargs.update(metavar=meta["metavar"] or _metavar(meta["parse"], field.name))
             if meta["repeat"]:
                 kwargs["action"] = "append"
         parser.add_argument(flag_name(field.name, prefix), **kwargs)
