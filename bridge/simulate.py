@@ -258,9 +258,6 @@ def router_config(name: str, revision: int, now: float, syslog: str, ntp: str) -
     token = random.Random(name).getrandbits(64)
     stamp = time.strftime("%H:%M:%S UTC %a %b %d %Y", time.gmtime(now))
     lines = [
-        "Building configuration...",
-        "",
-        "Current configuration : 2841 bytes",
         "!",
         f"! Last configuration change at {stamp} by netops",
         "!",
@@ -323,7 +320,9 @@ def router_config(name: str, revision: int, now: float, syslog: str, ntp: str) -
         "end",
         "",
     ]
-    return "\n".join(lines)
+    body = "\n".join(lines)
+    # as `show running-config` prints it, byte count included
+    return f"Building configuration...\n\nCurrent configuration : {len(body)} bytes\n{body}"
 
 
 # -- the three channels --------------------------------------------------------------------
