@@ -1,0 +1,486 @@
+"""The config uploader service: one upload in, one stored version and its verdicts out.
+
+For each upload: decode, detect the vendor, normalise, name the router, then, holding that
+router's lock, commit it to the store (unchanged when its normalised text equals the latest
+version's), diff it against the previous version, compare it with the desired config, and
+write the router's state. Everything written to stdout passes through the redactor first: the
+store keeps the original bytes, the logs never see a secret.
+
+Events (one JSON line each, none reaching 16 KiB):
+
+* ``config.received``: router, identified_by, source_ip, via, filename, vendor, size, sha256
+* ``config.changed``: router, version, previous (null for a first upload), vendor, diff, and
+  ``part``/``parts`` when the diff is spread over several lines
+* ``config.unchanged``: router, version (the stored one this upload equals)
+* ``config.in_sync`` / ``config.drift``: router, version, desired (where the intended config was
+  read), reason (``differs`` or ``no_desired_config``), diff, part/parts
+* ``config.rejected``: reason, source_ip, path, detail; ``config.store_error``: error, path
+* an EMF line per drift check: ``{"event": "config.drift_metric", "router": ..., "drift": 0|1}``
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from bridge.guard import Allowlist, RateLimiter, RouterNames
+from bridge.logging import get_logger
+from bridge.metrics import Counters, emf_record
+from bridge.output import iso_utc, write_lines
+from bridge.settings import HostPort, fail, format_address
+from config_uploader import diff as diffing
+from config_uploader import identity, redact, vendor
+from config_uploader.app import Credentials, UploadApp
+from config_uploader.body import BodyError
+from config_uploader.desired import DesiredSource, open_desired
+from config_uploader.normalise import decode, normalise
+from config_uploader.settings import ConfigSettings
+from config_uploader.store import (
+    CommitResult,
+    RouterLocks,
+    RouterState,
+    Store,
+    StoreError,
+    VersionMeta,
+    commit,
+    open_store,
+    safe_name,
+    version_id,
+)
+from config_uploader.vendor import Vendor
+
+REJECT_REASONS = ("empty", "undecodable", "too_large", "auth", "forbidden", "rate")
+# Normalised texts of the latest versions kept in memory for the next diff; bounded in bytes.
+CACHE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One config as received, before it is understood."""
+
+    data: bytes
+    text: str
+    source_ip: str
+    via: str  # "raw", "multipart" or "oxidized"
+    path: str  # below /upload/, "" for Oxidized
+    filename: str | None  # a multipart part's filename
+    router_hint: str | None  # ?router= or Oxidized's node
+    received_at: float
+    context: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    router: str
+    version: str
+    changed: bool
+    drift: bool | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "router": self.router,
+            "version": self.version,
+            "changed": self.changed,
+            "drift": self.drift,
+        }
+
+
+class TextCache:
+    """The normalised text of each router's latest version, LRU, bounded in total size."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, router: str, version: str) -> str | None:
+        text = self._items.get((router, version))
+        if text is not None:
+            self._items.move_to_end((router, version))
+        return text
+
+    def put(self, router: str, version: str, text: str) -> None:
+        for key in [k for k in self._items if k[0] == router]:
+            self._bytes -= len(self._items.pop(key))
+        self._items[(router, version)] = text
+        self._bytes += len(text)
+        while self._bytes > self.max_bytes and len(self._items) > 1:
+            _, old = self._items.popitem(last=False)
+            self._bytes -= len(old)
+
+
+def read_credentials(settings: ConfigSettings, prog: str) -> Credentials:
+    pairs: list[str] = []
+    if settings.basic_auth_file:
+        path = Path(settings.basic_auth_file)
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(prog, f"invalid --basic-auth-file {str(path)!r}: {exc}")
+        pairs = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+        if not pairs or any(":" not in pair for pair in pairs):
+            fail(prog, f"invalid --basic-auth-file {str(path)!r}: expected user:password lines")
+    if settings.basic_auth:
+        if ":" not in settings.basic_auth:
+            fail(prog, "invalid --basic-auth: expected USER:PASSWORD")
+        pairs.append(settings.basic_auth)
+    return Credentials(pairs)
+
+
+class ConfigService:
+    """The ``config`` service of :mod:`bridge.runner`; serves its own ``/healthz``."""
+
+    name = "config"
+    health: HostPort | None = None
+
+    def __init__(
+        self,
+        settings: ConfigSettings,
+        prog: str = "edge-bridge config",
+        store: Store | None = None,
+        desired: DesiredSource | None = None,
+    ) -> None:
+        self.settings = settings
+        self.counters = Counters(
+            "uploads",
+            "changed",
+            "unchanged",
+            "drift",
+            "in_sync",
+            "store_errors",
+            *(f"rejected_{reason}" for reason in REJECT_REASONS),
+        )
+        self.credentials = read_credentials(settings, prog)
+        self.store = store if store is not None else open_store(settings.store)
+        self.desired = (
+            desired if desired is not None else open_desired(settings.desired, settings.max_body)
+        )
+        self.allowlist = Allowlist(settings.allow)
+        self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+        self.names = RouterNames(settings.router)
+        self.locks = RouterLocks()
+        self.texts = TextCache(CACHE_BYTES)
+        self.log = get_logger()
+        self._runner: web.AppRunner | None = None
+        self._serving = False
+
+    # -- Service protocol --------------------------------------------------------------------
+
+    def ready(self) -> bool:
+        return self._serving
+
+    async def start(self) -> dict[str, str]:
+        await self.store.open()
+        app = UploadApp(self, self.credentials).build()
+        # auto_decompress off: body.py gunzips under --max-body, aiohttp would not cap it.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, auto_decompress=False)
+        await runner.setup()
+        self._runner = runner
+        listen = self.settings.listen
+        site = web.TCPSite(runner, listen.host, listen.port, reuse_address=True)
+        await site.start()
+        host, port = runner.addresses[0][:2]
+        self._serving = True
+        return {
+            "listen": format_address(host, port),
+            "store": self.store.description,
+            "desired": self.desired.description if self.desired else "",
+            "auth": "basic" if self.credentials.enabled else "none",
+        }
+
+    async def stop(self) -> None:
+        """Stop accepting, let uploads in flight finish (aiohttp waits for handlers)."""
+        self._serving = False
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self.store.close()
+
+    # -- uploads -----------------------------------------------------------------------------
+
+    def upload(
+        self,
+        data: bytes,
+        source_ip: str,
+        via: str,
+        path: str,
+        filename: str | None,
+        router_hint: str | None,
+        received_at: float,
+        context: dict[str, str] | None = None,
+    ) -> Upload:
+        """Check and decode one config; :class:`BodyError` when it is empty or not text."""
+        if not data.strip():
+            raise BodyError("empty", "empty config")
+        if b"\x00" in data:
+            raise BodyError("undecodable", "binary data (NUL bytes), not a config text")
+        text, _encoding = decode(data)
+        return Upload(
+            data=data,
+            text=text,
+            source_ip=source_ip,
+            via=via,
+            path=path,
+            filename=filename,
+            router_hint=router_hint,
+            received_at=received_at,
+            context=context or {},
+        )
+
+    def rejected(self, reason: str, source_ip: str, path: str, detail: str) -> None:
+        self.counters.incr(f"rejected_{reason}")
+        self.log.warning(
+            "config.rejected", reason=reason, source_ip=source_ip, path=path, detail=detail
+        )
+
+    def store_failed(self, error: str, path: str) -> None:
+        self.counters.incr("store_errors")
+        self.log.error("config.store_error", error=error, path=path)
+
+    def identify(self, upload: Upload, text: str, kind: Vendor) -> tuple[str, str]:
+        """(router name, how it was found): explicit, file name, config, static map, address."""
+        found = identity.identify(upload.router_hint, upload.filename or upload.path, text, kind)
+        if found is not None:
+            return found.name, found.source
+        ip = upload.source_ip.split("%")[0].removeprefix("::ffff:")
+        named = self.names.get(ip)
+        if named and (name := identity.safe_name(named)):
+            return name, "static"
+        # IPv6 colons become dashes; a leading dash would be stripped, so keep a zero there.
+        fallback = ip.replace(":", "-")
+        return identity.safe_name("0" + fallback if fallback.startswith("-") else fallback) or (
+            "unknown"
+        ), "source_ip"
+
+    async def ingest(self, upload: Upload) -> IngestResult:
+        """Store one upload and report on it; :class:`StoreError` when the store fails."""
+        kind = vendor.detect(upload.text)
+        normalised = normalise(upload.text, kind)
+        router, identified_by = self.identify(upload, normalised, kind)
+        router = safe_name(router)
+        raw_sha = hashlib.sha256(upload.data).hexdigest()
+        norm_sha = hashlib.sha256(normalised.encode()).hexdigest()
+        filename = upload.filename or upload.path or None
+        self.counters.incr("uploads")
+        self.log.info(
+            "config.received",
+            router=router,
+            identified_by=identified_by,
+            source_ip=upload.source_ip,
+            via=upload.via,
+            filename=filename,
+            vendor=kind,
+            size=len(upload.data),
+            sha256=raw_sha,
+            **upload.context,
+        )
+
+        def make_meta(version: str) -> VersionMeta:
+            return VersionMeta(
+                router=router,
+                version=version,
+                vendor=kind,
+                received_at=upload.received_at,
+                source_ip=upload.source_ip,
+                sha256=raw_sha,
+                normalised_sha256=norm_sha,
+                size=len(upload.data),
+                filename=filename,
+            )
+
+        async with self.locks.hold(router):
+            result = await commit(self.store, router, upload.data, make_meta)
+            await self._report_change(result, normalised, kind)
+            drift = await self._check_desired(router, result.meta.version, normalised, kind)
+            await self.store.write_state(
+                RouterState(
+                    router=router,
+                    last_upload=upload.received_at,
+                    last_version=result.meta.version,
+                    last_changed=result.changed,
+                    drift=drift,
+                    versions=result.meta.seq,
+                )
+            )
+        return IngestResult(router, result.meta.version, result.changed, drift)
+
+    async def _normalised_of(self, meta: VersionMeta) -> str:
+        """The normalised text of a stored version: from the cache, else re-read."""
+        cached = self.texts.get(meta.router, meta.version)
+        if cached is not None:
+            return cached
+        found = await self.store.read(meta.router, meta.version)
+        if found is None:
+            raise StoreError(f"version {meta.router}/{meta.version} disappeared")
+        return normalise(decode(found[1])[0], as_vendor(meta.vendor))
+
+    async def _report_change(self, result: CommitResult, normalised: str, kind: Vendor) -> None:
+        meta = result.meta
+        if not result.changed:
+            self.counters.incr("unchanged")
+            self.texts.put(meta.router, meta.version, normalised)
+            self.emit("config.unchanged", "info", {"router": meta.router, "version": meta.version})
+            return
+        self.counters.incr("changed")
+        previous = result.previous
+        if previous is None:
+            before, old_vendor, label = "", kind, "empty"
+        else:
+            before = await self._normalised_of(previous)
+            old_vendor, label = as_vendor(previous.vendor), f"{meta.router}/{previous.version}"
+        self.texts.put(meta.router, meta.version, normalised)
+        text = diffing.unified_diff(
+            before,
+            normalised,
+            old_vendor,
+            kind,
+            fromfile=label,
+            tofile=f"{meta.router}/{meta.version}",
+        )
+        fields = {
+            "router": meta.router,
+            "version": meta.version,
+            "previous": None if previous is None else previous.version,
+            "vendor": kind,
+        }
+        self.emit("config.changed", "info", fields, text)
+
+    async def _check_desired(
+        self, router: str, version: str, normalised: str, kind: Vendor
+    ) -> bool | None:
+        """Compare with the intended config; None when no desired location is configured."""
+        if self.desired is None:
+            return None
+        desired = await self.desired.get(router)
+        fields: dict[str, Any] = {"router": router, "version": version}
+        if desired is None:
+            drift = True
+            fields.update(desired=None, reason="no_desired_config")
+            self.emit("config.drift", "warning", fields)
+        else:
+            # The uploaded config's vendor rules apply: the intended file may lack the banner
+            # lines that detection relies on.
+            intended = normalise(decode(desired.data)[0], kind)
+            drift = intended != normalised
+            fields["desired"] = desired.location
+            if drift:
+                fields["reason"] = "differs"
+                text = diffing.unified_diff(
+                    intended, normalised, kind, fromfile="desired", tofile=f"{router}/{version}"
+                )
+                self.emit("config.drift", "warning", fields, text)
+            else:
+                self.emit("config.in_sync", "info", fields)
+        self.counters.incr("drift" if drift else "in_sync")
+        record = emf_record(
+            {"router": router},
+            {"drift": 1.0 if drift else 0.0},
+            time.time(),
+            event="config.drift_metric",
+            units={"drift": "Count"},
+        )
+        write_lines([orjson.dumps(record) + b"\n"])
+        return drift
+
+    def emit(self, event: str, level: str, fields: dict[str, Any], diff: str | None = None) -> None:
+        """One event line, or one per piece of ``diff`` (``part``/``parts``), each < 16 KiB."""
+        head = {"event": event, "level": level, "time": iso_utc(time.time()), **fields}
+        if not diff:
+            write_lines([orjson.dumps(head) + b"\n"])
+            return
+        widest = {**head, "part": 10**9, "parts": 10**9}
+        pieces = diffing.split_diff(diff, diffing.budget_for(widest))
+        write_lines(
+            orjson.dumps({**head, "part": n, "parts": len(pieces), "diff": piece}) + b"\n"
+            for n, piece in enumerate(pieces, 1)
+        )
+
+    # -- read API ----------------------------------------------------------------------------
+
+    @staticmethod
+    def store_name(name: str) -> str | None:
+        """The stored name for a name in a URL: canonical as identity makes it."""
+        canonical = identity.safe_name(name)
+        return safe_name(canonical) if canonical else None
+
+    async def router_summaries(self) -> list[dict[str, Any]]:
+        out = []
+        for router in await self.store.routers():
+            state = await self.store.read_state(router)
+            if state is None:  # killed between commit and state: rebuild from the version
+                latest = await self.store.latest(router)
+                if latest is None:
+                    continue
+                state = RouterState(
+                    router, latest.received_at, latest.version, True, None, latest.seq
+                )
+            summary = state.to_dict()
+            summary["last_upload"] = iso_utc(state.last_upload)
+            out.append(summary)
+        return out
+
+    async def versions(self, name: str) -> list[VersionMeta]:
+        router = self.store_name(name)
+        return [] if router is None else await self.store.versions(router)
+
+    async def read_version(self, name: str, version: str) -> tuple[VersionMeta, bytes] | None:
+        router = self.store_name(name)
+        if router is None:
+            return None
+        if version == "latest":
+            latest = await self.store.latest(router)
+            if latest is None:
+                return None
+            version = latest.version
+        return await self.store.read(router, version)
+
+    @staticmethod
+    def redacted_text(data: bytes, kind: str) -> str:
+        return redact.redact(decode(data)[0], as_vendor(kind))
+
+    def unredacted_read(self, meta: VersionMeta, source_ip: str) -> None:
+        """Reading secrets is an auditable act: it leaves a line in the log."""
+        self.log.warning(
+            "config.unredacted_read",
+            router=meta.router,
+            version=meta.version,
+            source_ip=source_ip,
+        )
+
+    async def diff_versions(self, name: str, old: str | None, new: str | None) -> str | None:
+        """Redacted diff between two versions (default: the latest and the one before)."""
+        to = await self.read_version(name, new or "latest")
+        if to is None:
+            return None
+        to_meta = to[0]
+        if old is None:
+            if to_meta.seq <= 1:
+                return ""
+            old = version_id(to_meta.seq - 1)
+        frm = await self.read_version(name, old)
+        if frm is None:
+            return None
+        from_meta = frm[0]
+        return diffing.unified_diff(
+            normalise(decode(frm[1])[0], as_vendor(from_meta.vendor)),
+            normalise(decode(to[1])[0], as_vendor(to_meta.vendor)),
+            as_vendor(from_meta.vendor),
+            as_vendor(to_meta.vendor),
+            fromfile=f"{from_meta.router}/{from_meta.version}",
+            tofile=f"{to_meta.router}/{to_meta.version}",
+        )
+
+
+def as_vendor(name: str) -> Vendor:
+    """A stored vendor name back as a :data:`Vendor` (``unknown`` for anything else)."""
+    for known in vendor.VENDORS:
+        if name == known:
+            return known
+    return "unknown"

@@ -1,0 +1,100 @@
+"""Options of ``edge-bridge config`` (each also ``EDGE_BRIDGE_<OPTION>``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bridge.settings import (
+    CommonSettings,
+    HostPort,
+    IPNetwork,
+    byte_size,
+    cidr,
+    host_port,
+    non_negative_float,
+    option,
+    positive_float,
+    router_entry,
+)
+from config_uploader.store import parse_s3_url
+
+DEFAULT_STORE = "config-store"
+
+
+def location(text: str) -> str:
+    """A local directory or ``s3://BUCKET/PREFIX``; an S3 URL without a bucket is an error."""
+    text = text.strip()
+    if not text:
+        raise ValueError("empty location")
+    if text.startswith("s3:"):
+        parse_s3_url(text)
+    return text
+
+
+def optional_location(text: str) -> str:
+    return location(text) if text.strip() else ""
+
+
+@dataclass(frozen=True)
+class ConfigSettings(CommonSettings):
+    """Receive router config uploads, keep every version, redact secrets, report drift."""
+
+    listen: HostPort = option(
+        HostPort("0.0.0.0", 8080),
+        parse=host_port,
+        help="HTTP listen address for uploads, the read API and GET /healthz",
+    )
+    store: str = option(
+        DEFAULT_STORE,
+        parse=location,
+        metavar="DIR|s3://BUCKET/PREFIX",
+        help="where versions are kept; a relative DIR is relative to the working directory",
+    )
+    desired: str = option(
+        "",
+        parse=optional_location,
+        metavar="DIR|s3://BUCKET/PREFIX",
+        help="intended configs, one file per router (<router>, <router>.conf, .cfg or .txt); "
+        "unset = no drift check",
+    )
+    max_body: int = option(
+        16 * 1024 * 1024,
+        parse=byte_size,
+        help="largest upload accepted, before and after gzip decompression",
+    )
+    allow: tuple[IPNetwork, ...] = option(
+        (),
+        parse=cidr,
+        repeat=True,
+        metavar="CIDR",
+        help="source networks allowed to connect (repeat; none = everyone)",
+    )
+    router: tuple[tuple[str, str], ...] = option(
+        (),
+        parse=router_entry,
+        repeat=True,
+        metavar="IP=NAME",
+        help="name for uploads from IP when neither the request nor the config names it",
+    )
+    basic_auth_file: str = option(
+        "",
+        help="file of user:password lines; when set (or --basic-auth), HTTP Basic auth is "
+        "required for every request but /healthz",
+    )
+    basic_auth: str = option(
+        "",
+        metavar="USER:PASSWORD",
+        help="one user:password accepted besides the file's (prefer the variable to the flag)",
+    )
+    allow_unredacted: bool = option(
+        False,
+        help="let authenticated clients read a stored version unredacted with ?redacted=0",
+    )
+    rate_limit: float = option(
+        0.0,
+        parse=non_negative_float,
+        help="uploads per second per source address, 0 = unlimited",
+    )
+    rate_burst: float = option(
+        20.0, parse=positive_float, help="uploads a source may send at once above --rate-limit"
+    )

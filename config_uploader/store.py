@@ -1,0 +1,651 @@
+"""Config version stores: every upload kept, none half-written, none lost to a race.
+
+A router's history is a gap-free sequence of versions ``00000001``, ``00000002``, ...; each
+keeps the original bytes (the archive is access-controlled, so secrets stay in it) and the
+metadata an auditor asks for. Both stores offer one primitive, ``create``: make version N
+exactly once or report that N is taken. :func:`commit` builds the append on it (read the latest
+version, compare, create N+1, and start over on a conflict), so concurrent uploads of one
+router, from one task or from several tasks behind the NLB, never overwrite each other.
+
+"Identical" compares the sha256 of the *normalised* text (the uploader's normaliser drops
+timestamps and other noise the router adds on every export): a config whose only difference is
+``# Reporting Date:`` is recorded as unchanged (the router's state notes the upload) and not
+stored again; the first upload of that content keeps its original bytes.
+
+Local layout (``--store DIR``)::
+
+    DIR/<router>/00000001/config      original bytes
+    DIR/<router>/00000001/meta.json   VersionMeta
+    DIR/<router>/state.json           RouterState (last upload, drift), a replaceable summary
+
+A version is written into a temporary directory (files and directory fsynced) that is renamed
+to its number; rename(2) of a directory onto an existing non-empty one fails, which makes the
+rename both the commit point and the exclusive create. A kill -9 leaves at most a ``.tmp-*``
+directory, which readers ignore and ``open()`` sweeps when it is old.
+
+S3 layout (``--store s3://BUCKET/PREFIX``)::
+
+    PREFIX/<router>/versions/00000001   original bytes, metadata as x-amz-meta-*
+    PREFIX/<router>/state.json
+
+created with ``PutObject(IfNoneMatch="*")``: S3 answers 412 when the key exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import re
+import shutil
+import time
+import urllib.parse
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+import orjson
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+T = TypeVar("T")
+
+VERSION_DIGITS = 8
+_VERSION_RE = re.compile(rf"^[0-9]{{{VERSION_DIGITS}}}$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._:@-]")
+MAX_NAME = 128
+TMP_MAX_AGE = 3600.0
+COMMIT_ATTEMPTS = 64
+
+
+class StoreError(Exception):
+    """The store could not do its job (I/O error, S3 unreachable, too many conflicts)."""
+
+
+def safe_name(router: str) -> str:
+    """Map a router name to one that is a safe path component and S3 key segment.
+
+    Names come from the network (query parameters, filenames, config text), so anything
+    outside ``[A-Za-z0-9._:@-]`` becomes ``_`` and a leading dot is neutralised: no name can
+    climb out of the store or hide as a dot file.
+    """
+    name = _UNSAFE.sub("_", router.strip())[:MAX_NAME]
+    if not name or name.startswith("."):
+        name = "_" + name
+    return name
+
+
+def version_id(seq: int) -> str:
+    return f"{seq:0{VERSION_DIGITS}d}"
+
+
+def is_version_id(text: str) -> bool:
+    return bool(_VERSION_RE.match(text))
+
+
+@dataclass(frozen=True)
+class VersionMeta:
+    """What is known about one stored version, besides its bytes."""
+
+    router: str
+    version: str
+    vendor: str
+    received_at: float
+    source_ip: str
+    sha256: str
+    normalised_sha256: str
+    size: int
+    filename: str | None = None
+
+    @property
+    def seq(self) -> int:
+        return int(self.version)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> VersionMeta:
+        return cls(
+            router=str(data["router"]),
+            version=str(data["version"]),
+            vendor=str(data["vendor"]),
+            received_at=float(data["received_at"]),
+            source_ip=str(data["source_ip"]),
+            sha256=str(data["sha256"]),
+            normalised_sha256=str(data["normalised_sha256"]),
+            size=int(data["size"]),
+            filename=None if data.get("filename") is None else str(data["filename"]),
+        )
+
+
+@dataclass(frozen=True)
+class RouterState:
+    """The latest upload of a router and its verdict; a summary, rebuilt by the next upload."""
+
+    router: str
+    last_upload: float
+    last_version: str
+    last_changed: bool
+    drift: bool | None
+    versions: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RouterState:
+        drift = data.get("drift")
+        return cls(
+            router=str(data["router"]),
+            last_upload=float(data["last_upload"]),
+            last_version=str(data["last_version"]),
+            last_changed=bool(data["last_changed"]),
+            drift=None if drift is None else bool(drift),
+            versions=int(data.get("versions", 0)),
+        )
+
+
+class Store(Protocol):
+    """Where versions live. ``router`` arguments are already :func:`safe_name`-d."""
+
+    description: str
+
+    async def open(self) -> None:
+        """Check the store is usable (directory writable, bucket reachable)."""
+
+    async def close(self) -> None: ...
+
+    async def latest(self, router: str) -> VersionMeta | None:
+        """The newest committed version of ``router``, or None for a router never seen."""
+
+    async def create(self, meta: VersionMeta, data: bytes) -> bool:
+        """Store version ``meta.version`` atomically; False when that number is already taken."""
+
+    async def read(self, router: str, version: str) -> tuple[VersionMeta, bytes] | None: ...
+
+    async def versions(self, router: str) -> list[VersionMeta]:
+        """Every committed version of ``router``, oldest first."""
+
+    async def routers(self) -> list[str]: ...
+
+    async def write_state(self, state: RouterState) -> None: ...
+
+    async def read_state(self, router: str) -> RouterState | None: ...
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    meta: VersionMeta
+    changed: bool
+    previous: VersionMeta | None
+
+
+async def commit(
+    store: Store,
+    router: str,
+    data: bytes,
+    make_meta: Callable[[str], VersionMeta],
+) -> CommitResult:
+    """Append ``data`` to ``router``'s history unless its normalised text equals the latest.
+
+    ``make_meta(version_id)`` builds the metadata for a given number. On a conflict (another
+    task or process created that number first) the latest is read again, so an upload that
+    raced an identical one ends as unchanged instead of a duplicate.
+    """
+    for _ in range(COMMIT_ATTEMPTS):
+        latest = await store.latest(router)
+        candidate = make_meta(version_id(1 if latest is None else latest.seq + 1))
+        if latest is not None and latest.normalised_sha256 == candidate.normalised_sha256:
+            return CommitResult(meta=latest, changed=False, previous=latest)
+        if await store.create(candidate, data):
+            return CommitResult(meta=candidate, changed=True, previous=latest)
+    raise StoreError(f"gave up on {router} after {COMMIT_ATTEMPTS} conflicting writes")
+
+
+class RouterLocks:
+    """One asyncio lock per router, dropped when nobody holds or waits for it.
+
+    Serialising one router's uploads inside a task avoids pointless create conflicts and
+    keeps diff, drift and state for that router in upload order; memory stays bounded by the
+    routers uploading at this moment.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, router: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(router, (asyncio.Lock(), 0))
+        self._locks[router] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[router]
+            if users <= 1:
+                del self._locks[router]
+            else:
+                self._locks[router] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+
+# --------------------------------------------------------------------------- local directory
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalStore:
+    """Versions as directories under a local root; see the module docstring for the layout."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.description = str(root)
+        # router -> newest version number seen; re-checked against the disk on every use.
+        self._latest: dict[str, int] = {}
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking file work in a thread; an OS error becomes a :class:`StoreError`."""
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except OSError as exc:
+            raise StoreError(f"{self.root}: {exc}") from exc
+
+    async def open(self) -> None:
+        await self._run(self._open)
+
+    def _open(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".tmp-probe-{os.getpid()}"
+            _write_file(probe, b"")
+            probe.unlink()
+        except OSError as exc:
+            raise StoreError(f"store {self.root} is not writable: {exc.strerror}") from exc
+        cutoff = time.time() - TMP_MAX_AGE
+        for router_dir in self.root.iterdir():
+            if not router_dir.is_dir():
+                continue
+            for entry in router_dir.iterdir():
+                if entry.name.startswith(".tmp-"):
+                    with contextlib.suppress(OSError):
+                        if entry.stat().st_mtime < cutoff:
+                            shutil.rmtree(entry, ignore_errors=True)
+
+    async def close(self) -> None:
+        return None
+
+    async def latest(self, router: str) -> VersionMeta | None:
+        return await self._run(self._latest_sync, router)
+
+    def _latest_sync(self, router: str) -> VersionMeta | None:
+        router_dir = self.root / router
+        seq = self._latest.get(router)
+        if seq is None:
+            seq = max(self._numbers(router_dir), default=0)
+        # Another process may have appended since: walk forward to the real end.
+        while (router_dir / version_id(seq + 1)).is_dir():
+            seq += 1
+        if seq == 0:
+            return None
+        self._latest[router] = seq
+        return self._read_meta(router_dir / version_id(seq))
+
+    @staticmethod
+    def _numbers(router_dir: Path) -> list[int]:
+        try:
+            names = os.listdir(router_dir)
+        except FileNotFoundError:
+            return []
+        return [int(n) for n in names if is_version_id(n)]
+
+    @staticmethod
+    def _read_meta(version_dir: Path) -> VersionMeta:
+        return VersionMeta.from_dict(orjson.loads((version_dir / "meta.json").read_bytes()))
+
+    async def create(self, meta: VersionMeta, data: bytes) -> bool:
+        return await self._run(self._create_sync, meta, data)
+
+    def _create_sync(self, meta: VersionMeta, data: bytes) -> bool:
+        router_dir = self.root / meta.router
+        final = router_dir / meta.version
+        if final.exists():
+            return False
+        new_router = not router_dir.exists()
+        router_dir.mkdir(parents=True, exist_ok=True)
+        if new_router:
+            _fsync_dir(self.root)
+        tmp = router_dir / f".tmp-{meta.version}-{os.getpid()}-{id(data):x}-{time.monotonic_ns()}"
+        tmp.mkdir()
+        try:
+            _write_file(tmp / "config", data)
+            _write_file(tmp / "meta.json", orjson.dumps(meta.to_dict(), option=orjson.OPT_INDENT_2))
+            _fsync_dir(tmp)
+            try:
+                os.rename(tmp, final)
+            except OSError as exc:
+                if final.is_dir():  # ENOTEMPTY/EEXIST: someone else committed this number
+                    return False
+                raise StoreError(f"cannot commit {final}: {exc.strerror}") from exc
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        _fsync_dir(router_dir)
+        self._latest[meta.router] = max(self._latest.get(meta.router, 0), meta.seq)
+        return True
+
+    async def read(self, router: str, version: str) -> tuple[VersionMeta, bytes] | None:
+        return await self._run(self._read_sync, router, version)
+
+    def _read_sync(self, router: str, version: str) -> tuple[VersionMeta, bytes] | None:
+        if not is_version_id(version):
+            return None
+        version_dir = self.root / router / version
+        try:
+            return self._read_meta(version_dir), (version_dir / "config").read_bytes()
+        except FileNotFoundError:
+            return None
+
+    async def versions(self, router: str) -> list[VersionMeta]:
+        return await self._run(self._versions_sync, router)
+
+    def _versions_sync(self, router: str) -> list[VersionMeta]:
+        router_dir = self.root / router
+        return [
+            self._read_meta(router_dir / version_id(n)) for n in sorted(self._numbers(router_dir))
+        ]
+
+    async def routers(self) -> list[str]:
+        return await self._run(self._routers_sync)
+
+    def _routers_sync(self) -> list[str]:
+        try:
+            entries = list(os.scandir(self.root))
+        except FileNotFoundError:
+            return []
+        return sorted(e.name for e in entries if e.is_dir() and not e.name.startswith("."))
+
+    async def write_state(self, state: RouterState) -> None:
+        await self._run(self._write_state_sync, state)
+
+    def _write_state_sync(self, state: RouterState) -> None:
+        router_dir = self.root / state.router
+        tmp = router_dir / f".tmp-state-{os.getpid()}-{time.monotonic_ns()}"
+        _write_file(tmp, orjson.dumps(state.to_dict()))
+        os.replace(tmp, router_dir / "state.json")
+
+    async def read_state(self, router: str) -> RouterState | None:
+        return await self._run(self._read_state_sync, router)
+
+    def _read_state_sync(self, router: str) -> RouterState | None:
+        try:
+            return RouterState.from_dict(
+                orjson.loads((self.root / router / "state.json").read_bytes())
+            )
+        except (FileNotFoundError, orjson.JSONDecodeError, KeyError, ValueError):
+            return None
+
+
+# --------------------------------------------------------------------------- S3
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """``s3://BUCKET/PREFIX`` -> (bucket, prefix without slashes at either end)."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError("expected s3://BUCKET/PREFIX")
+    return parsed.netloc, parsed.path.strip("/")
+
+
+def s3_client(max_connections: int = 32) -> S3Client:
+    """A boto3 S3 client; the endpoint comes from ``AWS_ENDPOINT_URL_S3`` when set (moto)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        max_pool_connections=max_connections,
+        retries={"mode": "standard", "max_attempts": 4},
+        connect_timeout=5,
+        read_timeout=30,
+    )
+    return boto3.session.Session().client("s3", config=config)
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+class S3Store:
+    """Versions as S3 objects created with ``IfNoneMatch="*"``; see the module docstring."""
+
+    def __init__(self, url: str, client: S3Client | None = None) -> None:
+        self.bucket, prefix = parse_s3_url(url)
+        self.prefix = f"{prefix}/" if prefix else ""
+        self.description = url
+        self._client = client
+        self._latest: dict[str, int] = {}
+
+    @property
+    def client(self) -> S3Client:
+        if self._client is None:
+            self._client = s3_client()
+        return self._client
+
+    def _key(self, router: str, *parts: str) -> str:
+        return self.prefix + "/".join((router, *parts))
+
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return await asyncio.to_thread(fn, *args)
+        except ClientError as exc:
+            raise StoreError(f"s3://{self.bucket}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"s3://{self.bucket}: {exc}") from exc
+
+    async def open(self) -> None:
+        await self._call(lambda: self.client.head_bucket(Bucket=self.bucket))
+
+    async def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def _exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def _list(self, prefix: str, delimiter: str | None = None) -> tuple[list[str], list[str]]:
+        keys: list[str] = []
+        prefixes: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": prefix}
+        if delimiter:
+            kwargs["Delimiter"] = delimiter
+        for page in paginator.paginate(**kwargs):
+            keys.extend(obj["Key"] for obj in page.get("Contents", []))
+            prefixes.extend(p["Prefix"] for p in page.get("CommonPrefixes", []))
+        return keys, prefixes
+
+    def _numbers(self, router: str) -> list[int]:
+        base = self._key(router, "versions", "")
+        keys, _ = self._list(base)
+        names = (k[len(base) :] for k in keys)
+        return [int(n) for n in names if is_version_id(n)]
+
+    async def latest(self, router: str) -> VersionMeta | None:
+        return await self._call(self._latest_sync, router)
+
+    def _latest_sync(self, router: str) -> VersionMeta | None:
+        seq = self._latest.get(router)
+        if seq is None:
+            seq = max(self._numbers(router), default=0)
+        while self._exists(self._key(router, "versions", version_id(seq + 1))):
+            seq += 1
+        if seq == 0:
+            return None
+        self._latest[router] = seq
+        found = self._read_sync(router, version_id(seq), with_body=False)
+        if found is None:  # deleted behind our back: rebuild from a listing
+            self._latest.pop(router, None)
+            seq = max(self._numbers(router), default=0)
+            found = self._read_sync(router, version_id(seq), with_body=False) if seq else None
+        return None if found is None else found[0]
+
+    @staticmethod
+    def _to_metadata(meta: VersionMeta) -> dict[str, str]:
+        return {
+            "router": meta.router,
+            "version": meta.version,
+            "vendor": meta.vendor,
+            "received-at": repr(meta.received_at),
+            "source-ip": meta.source_ip,
+            "sha256": meta.sha256,
+            "normalised-sha256": meta.normalised_sha256,
+            "size": str(meta.size),
+            "filename": urllib.parse.quote(meta.filename or "", safe="")[:512],
+        }
+
+    @staticmethod
+    def _from_metadata(md: dict[str, str]) -> VersionMeta:
+        filename = urllib.parse.unquote(md.get("filename", ""))
+        return VersionMeta(
+            router=md["router"],
+            version=md["version"],
+            vendor=md["vendor"],
+            received_at=float(md["received-at"]),
+            source_ip=md["source-ip"],
+            sha256=md["sha256"],
+            normalised_sha256=md["normalised-sha256"],
+            size=int(md["size"]),
+            filename=filename or None,
+        )
+
+    async def create(self, meta: VersionMeta, data: bytes) -> bool:
+        return await self._call(self._create_sync, meta, data)
+
+    def _create_sync(self, meta: VersionMeta, data: bytes) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self._key(meta.router, "versions", meta.version),
+                Body=data,
+                IfNoneMatch="*",
+                ContentType="text/plain",
+                Metadata=self._to_metadata(meta),
+            )
+        except ClientError as exc:
+            # 412: the key exists; 409 ConditionalRequestConflict: a racing write is in flight.
+            if _error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict"):
+                return False
+            raise
+        self._latest[meta.router] = max(self._latest.get(meta.router, 0), meta.seq)
+        return True
+
+    async def read(self, router: str, version: str) -> tuple[VersionMeta, bytes] | None:
+        if not is_version_id(version):
+            return None
+        return await self._call(self._read_sync, router, version)
+
+    def _read_sync(
+        self, router: str, version: str, with_body: bool = True
+    ) -> tuple[VersionMeta, bytes] | None:
+        from botocore.exceptions import ClientError
+
+        key = self._key(router, "versions", version)
+        try:
+            if with_body:
+                obj = self.client.get_object(Bucket=self.bucket, Key=key)
+                return self._from_metadata(obj["Metadata"]), obj["Body"].read()
+            head = self.client.head_object(Bucket=self.bucket, Key=key)
+            return self._from_metadata(head["Metadata"]), b""
+        except ClientError as exc:
+            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    async def versions(self, router: str) -> list[VersionMeta]:
+        return await self._call(self._versions_sync, router)
+
+    def _versions_sync(self, router: str) -> list[VersionMeta]:
+        metas = []
+        for n in sorted(self._numbers(router)):
+            found = self._read_sync(router, version_id(n), with_body=False)
+            if found is not None:
+                metas.append(found[0])
+        return metas
+
+    async def routers(self) -> list[str]:
+        return await self._call(self._routers_sync)
+
+    def _routers_sync(self) -> list[str]:
+        _, prefixes = self._list(self.prefix, delimiter="/")
+        return sorted(p[len(self.prefix) :].rstrip("/") for p in prefixes)
+
+    async def write_state(self, state: RouterState) -> None:
+        body = orjson.dumps(state.to_dict())
+        await self._call(
+            lambda: self.client.put_object(
+                Bucket=self.bucket,
+                Key=self._key(state.router, "state.json"),
+                Body=body,
+                ContentType="application/json",
+            )
+        )
+
+    async def read_state(self, router: str) -> RouterState | None:
+        return await self._call(self._read_state_sync, router)
+
+    def _read_state_sync(self, router: str) -> RouterState | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            obj = self.client.get_object(Bucket=self.bucket, Key=self._key(router, "state.json"))
+            return RouterState.from_dict(orjson.loads(obj["Body"].read()))
+        except ClientError as exc:
+            if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        except (orjson.JSONDecodeError, KeyError, ValueError):
+            return None
+
+
+def open_store(location: str) -> Store:
+    """``s3://...`` -> :class:`S3Store`, anything else a local directory."""
+    if location.startswith("s3://"):
+        return S3Store(location)
+    return LocalStore(Path(location))
