@@ -130,6 +130,9 @@ class Deframer:
                     self.error = "stream closed inside an octet-counted frame"
                     return [rest[sp + 1 :]] if len(rest) > sp + 1 else []
         rest = rest.rstrip(b"\r\x00")
+        if len(rest) > self.max_frame:
+            self.error = f"oversized frame: {len(rest)} bytes, limit {self.max_frame}"
+            return []
         return [rest] if rest else []
 
     def _fail(self, reason: str) -> None:

@@ -31,8 +31,6 @@ LEVELS: dict[Any, str] = {
 
 _dumps = orjson.dumps
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
-# Fields that may be long, in the order they are given up to make a line fit.
-_SHRINKABLE = ("raw", "message", "structured_data")
 # A line must fit even if every parsed field is at its longest; past the message these are
 # capped at this many characters each, far above what RFC 5424 allows them.
 _FIELD_CAP = 255
@@ -97,23 +95,33 @@ class Renderer:
             return line
         return self._fit(record, len(data) if original_length is None else original_length)
 
+    def _shrink(self, record: dict[str, Any], key: str, line: bytes, whole: bool) -> bytes:
+        """Cut the string at ``key`` so the line fits; with ``whole``, only if that suffices."""
+        value = record.get(key)
+        excess = len(line) - self.max_line
+        if excess <= 0 or not isinstance(value, str) or not value:
+            return line
+        encoded = len(_dumps(value))
+        if whole and encoded - 2 < excess:
+            return line
+        record[key] = _cut(value, encoded - excess)
+        return _dumps(record, option=_NEWLINE)
+
     def _fit(self, record: dict[str, Any], original_length: int) -> bytes:
-        """Cut the long fields until the line fits: raw first, then message, then the rest."""
+        """Cut long fields until the line fits: raw, then the message or structured data."""
         if "truncated" not in record:
             self.truncated += 1
         record["truncated"] = True
         record["original_length"] = original_length
         line = _dumps(record, option=_NEWLINE)
-        for key in _SHRINKABLE:
-            value = record.get(key)
-            if value is None or len(line) <= self.max_line:
-                continue
-            excess = len(line) - self.max_line
-            if isinstance(value, str):
-                record[key] = _cut(value, len(_dumps(value)) - excess)
-            else:
-                record[key] = None  # structured data too big to keep whole: the cut is flagged
+        line = self._shrink(record, "raw", line, whole=False)
+        # Cut the message if that is enough; else structured data too big to keep is given
+        # up first (a short message beside it is worth more), then the message is cut.
+        line = self._shrink(record, "message", line, whole=True)
+        if len(line) > self.max_line and record.get("structured_data") is not None:
+            record["structured_data"] = None
             line = _dumps(record, option=_NEWLINE)
+        line = self._shrink(record, "message", line, whole=False)
         if len(line) > self.max_line:
             # Only an absurd parser result (huge hostname, app name, extra fields) gets here.
             for key, value in list(record.items()):
