@@ -1,0 +1,197 @@
+"""Unified diffs between config versions that show a changed secret without showing it, and
+their split into pieces that each fit one stdout line.
+
+:func:`unified_diff` compares the *normalised* lines (so a changed password is a changed line)
+but prints their *redacted* twins (``redact_lines`` keeps lines one for one), so a rotated key
+reads ``-enable secret 9 <redacted>`` / ``+enable secret 9 <redacted>``: the auditor sees that
+and where it changed, never the value. The format is difflib's (``---``/``+++`` header,
+``@@ -a,b +c,d @@`` hunks, lines without their line ends joined by ``\\n``).
+
+Cost is bounded: the common head and tail are cut off first (a typical upload changes a few
+lines), and when what is left is too big for difflib's matcher to finish quickly
+(:data:`MAX_MATCH_WORK` line pairs) it is shown as one replaced block, which is still a correct
+diff, only not a minimal one.
+
+A diff can be far larger than one stdout line may be (``bridge.output.MAX_LINE_BYTES``), so
+:func:`split_diff` cuts it into pieces whose JSON string encoding fits a byte budget, at line
+boundaries where it can and inside a line where it must; joining the pieces gives the diff
+back. :func:`budget_for` computes the budget that a record's other fields leave.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from difflib import SequenceMatcher
+from typing import Final
+
+import orjson
+
+from bridge.output import MAX_LINE_BYTES
+from config_uploader.redact import redact_lines
+from config_uploader.vendor import Vendor
+
+MAX_MATCH_WORK: Final = 4_000_000
+"""Above this many (old line, new line) pairs left after trimming, skip difflib's matcher."""
+
+Opcode = tuple[str, int, int, int, int]
+
+
+def unified_diff(
+    old: str,
+    new: str,
+    vendor: Vendor,
+    new_vendor: Vendor | None = None,
+    *,
+    fromfile: str = "previous",
+    tofile: str = "current",
+    context: int = 3,
+) -> str:
+    """The redacted unified diff from ``old`` to ``new`` (normalised texts); ``""`` if equal."""
+    a, b = _lines(old), _lines(new)
+    if a == b:
+        return ""
+    shown_a = redact_lines(a, vendor)
+    shown_b = redact_lines(b, new_vendor or vendor)
+    out = [f"--- {fromfile}", f"+++ {tofile}"]
+    for group in _grouped(_opcodes(a, b), context):
+        first, last = group[0], group[-1]
+        out.append(
+            f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@",
+        )
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                out.extend(" " + line for line in shown_a[i1:i2])
+                continue
+            out.extend("-" + line for line in shown_a[i1:i2])
+            out.extend("+" + line for line in shown_b[j1:j2])
+    return "\n".join(out) + "\n"
+
+
+def _lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def _opcodes(a: Sequence[str], b: Sequence[str]) -> list[Opcode]:
+    """difflib's opcodes for ``a`` -> ``b``, with the common head and tail cut off first."""
+    head = 0
+    limit = min(len(a), len(b))
+    while head < limit and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
+        tail += 1
+    mid_a, mid_b = a[head : len(a) - tail], b[head : len(b) - tail]
+    codes: list[Opcode] = []
+    if head:
+        codes.append(("equal", 0, head, 0, head))
+    if len(mid_a) * len(mid_b) <= MAX_MATCH_WORK:
+        matcher = SequenceMatcher(None, mid_a, mid_b, autojunk=False)
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+            codes.append((tag, i1 + head, i2 + head, j1 + head, j2 + head))
+    else:
+        codes.append(("replace", head, head + len(mid_a), head, head + len(mid_b)))
+    if tail:
+        codes.append(("equal", len(a) - tail, len(a), len(b) - tail, len(b)))
+    return codes
+
+
+def _grouped(codes: list[Opcode], n: int) -> Iterator[list[Opcode]]:
+    """Hunks with up to ``n`` lines of context, as ``SequenceMatcher.get_grouped_opcodes``."""
+    if not codes:
+        return
+    if codes[0][0] == "equal":
+        _, i1, i2, j1, j2 = codes[0]
+        codes[0] = ("equal", max(i1, i2 - n), i2, max(j1, j2 - n), j2)
+    if codes[-1][0] == "equal":
+        _, i1, i2, j1, j2 = codes[-1]
+        codes[-1] = ("equal", i1, min(i2, i1 + n), j1, min(j2, j1 + n))
+    span = n + n
+    group: list[Opcode] = []
+    for tag, i1, i2, j1, j2 in codes:
+        if tag == "equal" and i2 - i1 > span:
+            group.append((tag, i1, min(i2, i1 + n), j1, min(j2, j1 + n)))
+            yield group
+            group = []
+            i1, j1 = max(i1, i2 - n), max(j1, j2 - n)
+        group.append((tag, i1, i2, j1, j2))
+    if group and not (len(group) == 1 and group[0][0] == "equal"):
+        yield group
+
+
+def _range(start: int, stop: int) -> str:
+    """A unified diff line range, as difflib writes it."""
+    beginning, length = start + 1, stop - start
+    if length == 1:
+        return str(beginning)
+    if not length:
+        beginning -= 1
+    return f"{beginning},{length}"
+
+
+def budget_for(
+    record: Mapping[str, object], field: str = "diff", max_line_bytes: int = MAX_LINE_BYTES
+) -> int:
+    """Bytes left for ``field``'s JSON string (quotes included) in a one-line ``record``.
+
+    ``record`` must hold every other field the line will carry, varying ones (part numbers,
+    the time) at their largest, so that the line with the piece, rendered by orjson and ended
+    by a newline, stays within ``max_line_bytes``.
+    """
+    rest = len(orjson.dumps({**record, field: ""})) + 1  # the newline
+    return max_line_bytes - rest + 2  # the empty string's quotes are counted in rest
+
+
+_MIN_BUDGET: Final = 8  # two quotes and the longest escape (\u001f)
+
+
+def split_diff(diff: str, budget: int) -> list[str]:
+    """Cut ``diff`` into pieces whose ``orjson.dumps`` is at most ``budget`` bytes each.
+
+    ``"".join(pieces) == diff``. Pieces end at line ends unless one line alone is too long.
+    """
+    if budget < _MIN_BUDGET:
+        raise ValueError(f"budget {budget} is below {_MIN_BUDGET} bytes")
+    room = budget - 2  # the quotes
+    pieces: list[str] = []
+    current: list[str] = []
+    used = 0
+    for line in diff.splitlines(keepends=True):
+        cost = _cost(line)
+        if cost > room:
+            if current:
+                pieces.append("".join(current))
+                current, used = [], 0
+            tail, used = _cut(line, room, pieces)
+            current = [tail] if tail else []
+            continue
+        if used + cost > room:
+            pieces.append("".join(current))
+            current, used = [], 0
+        current.append(line)
+        used += cost
+    if current:
+        pieces.append("".join(current))
+    return pieces
+
+
+def _cost(text: str) -> int:
+    """Bytes of ``text`` inside a JSON string as orjson writes it (escapes are per character,
+    so costs add up)."""
+    return len(orjson.dumps(text)) - 2
+
+
+def _cut(line: str, room: int, pieces: list[str]) -> tuple[str, int]:
+    """Append full pieces of an over-long ``line``; return its last part and that part's cost."""
+    pos = 0
+    while pos < len(line):
+        size = min(len(line) - pos, room)
+        while (cost := _cost(line[pos : pos + size])) > room:
+            size = max(1, size * room // cost - 1)
+        if pos + size == len(line):
+            return line[pos:], cost
+        pieces.append(line[pos : pos + size])
+        pos += size
+    return "", 0

@@ -1,0 +1,112 @@
+"""Turn an uploaded config into the text that versions are compared on.
+
+Routers stamp their configs with things that change on every upload without any change of
+configuration (the time of the report, the byte count, the clock drift), and transports add
+their own noise (CRLF line ends, trailing blanks, RouterOS's line wrapping). Compared raw, every
+upload would look like a change and every router would look drifted. Normalising removes
+exactly that noise and nothing else:
+
+* bytes are decoded by :func:`decode` (UTF-8, else Shift_JIS as Yamaha consoles may use, else
+  Latin-1, which never fails);
+* line ends become LF, trailing whitespace is dropped from every line, and leading and trailing
+  blank lines are dropped; a non-empty result ends with exactly one LF;
+* the command echoed as the first line (Yamaha's HTTP upload writes ``show config``; captures
+  start with ``show running-config``, ``show configuration``, ``/export``) is dropped;
+* volatile lines are dropped per vendor (with ``"unknown"`` all of them):
+
+  - yamaha: ``# Reporting Date: ...``
+  - cisco-ios and eos: ``Building configuration...``, ``Current configuration : N bytes``,
+    ``! Last configuration change at ...``, ``! NVRAM config last updated at ...``,
+    ``! No configuration change since last restart``, ``ntp clock-period N``, and EOS's
+    ``! Startup-config last modified at ...``
+  - junos: ``## Last commit: ...`` and ``## Last changed: ...``
+  - routeros: the export header ``# nov/30/2026 16:35:23 by RouterOS 7.16`` (or
+    ``# 2026-11-30 16:35:23 by RouterOS 7.16``) keeps only ``# by RouterOS 7.16``, and
+    ``\\``-continued lines are joined (the wrap points move whenever a value's length does);
+
+* lines naming firmware (``# RTX1210 Rev.14.01.05 ...``, ``version 15.9``,
+  ``version 21.4R3.15;``, ``! device: ... EOS-4.28.3M``, RouterOS's version) stay: an upgrade
+  is a real change.
+
+Everything is line-based regular expressions over already decoded text: linear in its length.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from config_uploader.vendor import Vendor
+
+_ECHO: Final = re.compile(
+    r"(?:[\w.@()\[\]/-]{0,64}[>#] ?)?"
+    r"(?:show (?:config(?:uration)?|running-config|startup-config|run)\b.*|/?export\b.*)"
+)
+
+_VOLATILE: Final[dict[Vendor, re.Pattern[str]]] = {
+    "yamaha": re.compile(r"# Reporting Date:"),
+    "cisco-ios": re.compile(
+        r"Building configuration\.\.\.$"
+        r"|Current configuration ?: ?\d+ bytes$"
+        r"|! ?Last configuration change at "
+        r"|! ?NVRAM config last updated at "
+        r"|! ?No configuration change since last restart"
+        r"|ntp clock-period \d+$"
+    ),
+    "eos": re.compile(r"! Startup-config last modified at "),
+    "junos": re.compile(r"## Last (?:commit|changed): "),
+}
+# EOS prints the same Cisco-style banners when asked for them.
+_RULES: Final[dict[Vendor, tuple[re.Pattern[str], ...]]] = {
+    "yamaha": (_VOLATILE["yamaha"],),
+    "cisco-ios": (_VOLATILE["cisco-ios"],),
+    "eos": (_VOLATILE["cisco-ios"], _VOLATILE["eos"]),
+    "junos": (_VOLATILE["junos"],),
+    "routeros": (),
+    "unknown": tuple(_VOLATILE.values()),
+}
+
+_ROUTEROS_HEADER: Final = re.compile(
+    r"# (?:[A-Za-z]{3}/\d{1,2}/\d{4}|\d{4}[-/]\d{2}[-/]\d{2}) \d{1,2}:\d{2}:\d{2} (by RouterOS\b.*)"
+)
+_CONTINUATION: Final = re.compile(r"\\\n[ \t]*")
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """``(text, encoding)``: UTF-8 (a BOM is dropped), else cp932, else Latin-1."""
+    for encoding in ("utf-8-sig", "cp932"):
+        try:
+            return raw.decode(encoding), "utf-8" if encoding == "utf-8-sig" else encoding
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("latin-1"), "latin-1"
+
+
+def normalise(text: str, vendor: Vendor) -> str:
+    """The comparable form of ``text`` (see the module docstring for what is removed)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if vendor in ("routeros", "unknown"):
+        text = _CONTINUATION.sub("", text)
+    lines = [line.rstrip() for line in text.split("\n")]
+    start = 0
+    while start < len(lines) and not lines[start]:
+        start += 1
+    if start < len(lines) and _ECHO.fullmatch(lines[start]):
+        start += 1
+    rules = _RULES[vendor]
+    rewrite_routeros = vendor in ("routeros", "unknown")
+    kept: list[str] = []
+    for line in lines[start:]:
+        if line and any(rule.match(line) for rule in rules):
+            continue
+        if rewrite_routeros and line.startswith("# "):
+            header = _ROUTEROS_HEADER.fullmatch(line)
+            if header:
+                line = "# " + header.group(1)
+        kept.append(line)
+    first = 0
+    while first < len(kept) and not kept[first]:
+        first += 1
+    while len(kept) > first and not kept[-1]:
+        kept.pop()
+    return "\n".join(kept[first:]) + "\n" if len(kept) > first else ""
