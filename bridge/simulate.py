@@ -298,12 +298,13 @@ def router_config(name: str, revision: int, now: float, syslog: str, ntp: str) -
         "ip access-list extended EDGE-IN",
         " permit tcp 10.20.30.0 0.0.0.255 any eq 22",
     ]
-    # each revision adds one rule, as change tickets do; odd ones also touch SNMP
+    # each revision adds one rule, as change tickets do
     lines += [f" permit tcp host 10.40.0.{10 + r} any eq 443" for r in range(revision)]
     lines += [
         " deny   ip any any log",
         "!",
-        f"snmp-server community sim{token % 10**8:08d} RO",
+        # the community is rotated every other revision, so secrets appear in diffs too
+        f"snmp-server community sim{(token + revision // 2) % 10**8:08d} RO",
         f"snmp-server location dc-{'b' if revision % 2 else 'a'}",
         "tacacs server TAC1",
         " address ipv4 10.0.5.10",

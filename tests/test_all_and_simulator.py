@@ -190,7 +190,8 @@ def test_simulated_router_against_all(tmp_path: Path, upstream: Chronyd) -> None
         seen = suite.wait_count(from_router, counts["syslog_sent"], timeout=10)
         assert seen == counts["syslog_sent"]
         formats = {d["format"] for d in suite.lines() if from_router(d)}
-        assert {"cisco", "rfc5424"} <= formats, formats
+        # IOS lines, and RFC 5424 with Junos structured data (recognised as "junos")
+        assert {"cisco", "junos"} <= formats, formats
         received = suite.wait_count(
             lambda d: d["event"] == "config.received" and d["router"] == ROUTER,
             counts["uploads_ok"],
@@ -204,7 +205,12 @@ def test_simulated_router_against_all(tmp_path: Path, upstream: Chronyd) -> None
         # ... over TCP too (RFC 6587 octet counting)
         before = len([d for d in suite.lines() if from_router(d)])
         code, lines = simulate(
-            suite, "--transport=tcp", "--ntp-every=0", "--upload-every=0", duration=1.5
+            suite,
+            "--transport=tcp",
+            f"--syslog={address(suite, 'syslog', 'tcp')}",  # the later flag wins
+            "--ntp-every=0",
+            "--upload-every=0",
+            duration=1.5,
         )
         tcp = summary(lines)
         assert code == 0 and tcp["syslog_sent"] > 0 and tcp["syslog_errors"] == 0, tcp
@@ -228,9 +234,13 @@ def test_simulated_router_against_all(tmp_path: Path, upstream: Chronyd) -> None
             assert any(field in d for d in matching), f"{f.metric}: no line has {field!r}"
 
     # no secret from the router's config reaches stdout, the simulator's or the suite's
-    config = router_config(ROUTER, 3, 0.0, "127.0.0.1:514", "127.0.0.1:123")
     everything = json.dumps(output) + json.dumps(lines)
-    for secret in secrets_in(config):
+    revisions = counts["uploads_ok"] // 2 + 1
+    configs = [router_config(ROUTER, r, 0.0, "a:514", "b:123") for r in range(revisions)]
+    secrets = {secret for config in configs for secret in secrets_in(config)}
+    assert len(secrets) > 5, "the community is rotated: its old and new values are in diffs"
+    assert "snmp-server community" in json.dumps(output), "the rotation shows in a diff"
+    for secret in secrets:
         assert secret not in everything, "a router secret reached stdout"
 
 
