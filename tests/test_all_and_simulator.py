@@ -15,6 +15,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -135,7 +136,10 @@ def test_all_serves_syslog_ntp_and_uploads_on_loopback(tmp_path: Path, upstream:
         assert any(p.read_bytes() == config.read_bytes() for p in stored), stored
 
         for service, key in (("syslog", "health"), ("ntp", "health"), ("config", "listen")):
-            assert status(f"http://{address(suite, service, key)}/healthz") == 200, service
+            url = f"http://{address(suite, service, key)}/healthz"
+            assert status(url) == 200, service
+            # the container health check of the Dockerfile, compose and the task definitions
+            assert run_command(["healthcheck", url]).returncode == 0, service
         assert suite.stop() == 0
 
 
@@ -276,3 +280,16 @@ def test_simulator_rejects_a_bad_option_in_one_line() -> None:
     assert result.stderr.count("\n") == 1 and "--syslog" in result.stderr, result.stderr
     result = run_command(["simulate-router"], env={"EDGE_BRIDGE_RATE": "-1"}, timeout=30)
     assert result.returncode == 2 and "EDGE_BRIDGE_RATE" in result.stderr
+
+
+def test_simulator_speaks_only_the_wire_protocols() -> None:
+    """It is a router: it must work against any deployment, so it loads no daemon code."""
+    code = (
+        "import sys, bridge.simulate; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'syslog_receiver', 'ntp_proxy', 'config_uploader'}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert result.stdout.strip() == "[]"
