@@ -215,8 +215,12 @@ class CommonSettings:
     metrics_interval: float = option(
         60.0, parse=positive_float, help="seconds between EMF metric lines on stdout"
     )
-    health: HostPort = option(
-        HostPort("0.0.0.0", 8000), parse=host_port, help="address of the GET /healthz server"
+
+
+def health_option(port: int) -> Any:
+    """``--health``: daemons whose protocol is not HTTP serve /healthz on a port of its own."""
+    return option(
+        HostPort("0.0.0.0", port), parse=host_port, help="address of the GET /healthz server"
     )
 
 

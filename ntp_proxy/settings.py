@@ -10,6 +10,7 @@ from bridge.settings import (
     IPNetwork,
     choice,
     cidr,
+    health_option,
     host_port,
     host_port_default,
     non_negative_float,
@@ -25,9 +26,7 @@ AMAZON_TIME_SYNC = HostPort("169.254.169.123", 123)
 class NtpSettings(CommonSettings):
     """NTP server for routers, serving time taken from the Amazon Time Sync Service."""
 
-    health: HostPort = option(
-        HostPort("0.0.0.0", 8123), parse=host_port, help="address of the GET /healthz server"
-    )
+    health: HostPort = health_option(8123)
     listen: HostPort = option(
         HostPort("0.0.0.0", 10123), parse=host_port, help="UDP address that answers NTP clients"
     )

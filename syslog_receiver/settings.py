@@ -11,6 +11,7 @@ from bridge.settings import (
     boolean,
     byte_size,
     cidr,
+    health_option,
     host_port,
     non_negative_float,
     option,
@@ -42,9 +43,7 @@ class SyslogSettings(CommonSettings):
     tcp: HostPort = option(
         HostPort("0.0.0.0", 5514), parse=host_port, help="TCP listen address ([::]:5514 for IPv6)"
     )
-    health: HostPort = option(
-        HostPort("0.0.0.0", 8514), parse=host_port, help="address of the GET /healthz server"
-    )
+    health: HostPort = health_option(8514)
     allow: tuple[IPNetwork, ...] = option(
         (),
         parse=cidr,
