@@ -152,9 +152,11 @@ class Receiver:
 
     async def _close_connections(self) -> None:
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + TCP_GRACE
+        begun = loop.time()
+        deadline = begun + TCP_GRACE
         while self._connections and loop.time() < deadline:
-            latest = max(c.last_data for c in self._connections)
+            # Quiet since the stop began: bytes already in the kernel get a chance to be read.
+            latest = max(begun, *(c.last_data for c in self._connections))
             if loop.time() - latest >= TCP_QUIET:
                 break
             await asyncio.sleep(TCP_QUIET / 2)
