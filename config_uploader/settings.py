@@ -8,6 +8,7 @@ from bridge.settings import (
     CommonSettings,
     HostPort,
     IPNetwork,
+    boolean,
     byte_size,
     cidr,
     host_port,
@@ -88,6 +89,7 @@ class ConfigSettings(CommonSettings):
     )
     allow_unredacted: bool = option(
         False,
+        parse=boolean,
         help="let authenticated clients read a stored version unredacted with ?redacted=0",
     )
     rate_limit: float = option(

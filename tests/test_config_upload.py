@@ -1,0 +1,564 @@
+"""``edge-bridge config`` as a real process, driven over real HTTP by aiohttp's client and curl.
+
+Each upload form routers use, identity resolution, diff and drift events, the read API, and
+every refusal (401, 403, 413 including a gzip bomb, 400, 429) with its counter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import hashlib
+import json
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import orjson
+import pytest
+
+from bridge.output import MAX_LINE_BYTES
+from tests.procs import Daemon, run_command
+
+DATA = Path(__file__).parent / "data" / "configs"
+CISCO = (DATA / "cisco-ios" / "rtr1-confg").read_bytes()
+JUNOS = (DATA / "junos" / "mx1_juniper.conf").read_bytes()
+YAMAHA = (DATA / "yamaha" / "rtx1210.txt").read_bytes()
+ROUTEROS = (DATA / "routeros" / "ccr1.rsc").read_bytes()
+EOS = (DATA / "eos" / "leaf1.cfg").read_bytes()
+
+Start = Callable[..., Daemon]
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Start]:
+    """Start ``edge-bridge config`` on an ephemeral port with a store under ``tmp_path``."""
+    daemons: list[Daemon] = []
+
+    def _start(*extra: str, env: dict[str, str] | None = None, store: str | None = None) -> Daemon:
+        args = ["config", "--listen", "127.0.0.1:0", "--store", store or str(tmp_path / "store")]
+        daemon = Daemon.start([*args, *extra], env=env)
+        daemons.append(daemon)
+        return daemon
+
+    yield _start
+    for daemon in daemons:
+        daemon.kill()
+
+
+def url(daemon: Daemon, path: str) -> str:
+    host, port = daemon.address("config", "listen")
+    return f"http://{host}:{port}{path}"
+
+
+def curl(*args: str) -> tuple[int, str]:
+    """Run curl; returns (HTTP status, body)."""
+    done = subprocess.run(
+        ["curl", "-sS", "-o", "-", "-w", "\n%{http_code}", "--max-time", "20", *args],
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    body, _, status = done.stdout.decode().rpartition("\n")
+    return int(status), body
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {token}"}
+
+
+def changed_config(base: bytes, n: int) -> bytes:
+    """``base`` with one line added: a real change of configuration."""
+    return base.rstrip(b"\n") + f"\ndescription change-{n}\n".encode()
+
+
+async def put(
+    session: aiohttp.ClientSession, target: str, body: bytes, **kw: Any
+) -> tuple[int, Any]:
+    async with session.put(target, data=body, **kw) as response:
+        text = await response.text()
+        try:
+            return response.status, json.loads(text)
+        except ValueError:
+            return response.status, text
+
+
+# -- upload forms -----------------------------------------------------------------------------
+
+
+async def test_raw_put_and_post_version_unchanged_and_read_api(start: Start) -> None:
+    daemon = start()
+    async with aiohttp.ClientSession() as session:
+        status, body = await put(session, url(daemon, "/upload/dc1-rtr1-config"), CISCO)
+        assert status == 200
+        assert body == {"router": "dc1-rtr1", "version": "00000001", "changed": True, "drift": None}
+        # The same config again, only its timestamp banner differs: unchanged, not stored twice.
+        restamped = CISCO.replace(
+            b"! Last configuration change at",
+            b"! Last configuration change at 01:02:03 UTC Mon Dec 1 2026 ~",
+            1,
+        )
+        assert restamped != CISCO
+        async with session.post(url(daemon, "/upload/dc1-rtr1-config"), data=restamped) as r:
+            assert r.status == 200
+            assert await r.json() == {
+                "router": "dc1-rtr1",
+                "version": "00000001",
+                "changed": False,
+                "drift": None,
+            }
+        status, body = await put(
+            session, url(daemon, "/upload/dc1-rtr1-config"), changed_config(CISCO, 1)
+        )
+        assert (status, body["version"], body["changed"]) == (200, "00000002", True)
+
+        async with session.get(url(daemon, "/routers")) as r:
+            routers = (await r.json())["routers"]
+        assert [(x["router"], x["versions"], x["last_version"]) for x in routers] == [
+            ("dc1-rtr1", 2, "00000002")
+        ]
+        async with session.get(url(daemon, "/routers/dc1-rtr1/versions")) as r:
+            versions = (await r.json())["versions"]
+        assert [v["version"] for v in versions] == ["00000001", "00000002"]
+        assert versions[0]["sha256"] == hashlib.sha256(CISCO).hexdigest()
+        assert versions[0]["size"] == len(CISCO)
+        assert versions[0]["vendor"] == "cisco-ios"
+        assert versions[0]["source_ip"] == "127.0.0.1"
+        async with session.get(url(daemon, "/routers/dc1-rtr1/versions/00000002")) as r:
+            assert r.status == 200
+            text = await r.text()
+        assert "description change-1" in text and "<redacted>" in text
+        async with session.get(url(daemon, "/routers/dc1-rtr1/diff")) as r:
+            diff = await r.text()
+        assert "+description change-1" in diff
+        assert "--- dc1-rtr1/00000001" in diff
+        async with session.get(
+            url(daemon, "/routers/dc1-rtr1/diff?from=00000001&to=00000001")
+        ) as r:
+            assert await r.text() == ""
+        async with session.get(url(daemon, "/routers/nosuch/versions")) as r:
+            assert r.status == 404
+        async with session.get(url(daemon, "/healthz")) as r:
+            health = await r.json()
+        assert r.status == 200
+        assert health["counters"]["uploads"] == 3
+        assert health["counters"]["changed"] == 2
+        assert health["counters"]["unchanged"] == 1
+    received = daemon.events("config.received")
+    assert [e["via"] for e in received] == ["raw", "raw", "raw"]
+    assert daemon.events("config.unchanged")[0]["version"] == "00000001"
+    changed = daemon.events("config.changed")
+    assert [c["previous"] for c in changed] == [None, "00000001"]
+    assert "+description change-1" in changed[1]["diff"]
+
+
+def test_curl_forms_every_router_shape(start: Start, tmp_path: Path) -> None:
+    """curl as each router sends: Cisco archive, Junos archival .gz, Yamaha, MikroTik, multipart."""
+    daemon = start()
+    cisco = tmp_path / "dc1-rtr1-config"
+    cisco.write_bytes(CISCO)
+    # Cisco IOS ``archive path http://host/upload/$h-config``: a PUT of the file.
+    assert curl("-T", str(cisco), url(daemon, "/upload/dc1-rtr1-config")) == (
+        200,
+        '{"router":"dc1-rtr1","version":"00000001","changed":true,"drift":null}',
+    )
+    # Junos ``system archival``: a gzip file, no Content-Encoding: recognised by magic bytes.
+    junos = tmp_path / "dc1-mx1_juniper.conf.gz_20261130_163523"
+    junos.write_bytes(gzip.compress(JUNOS))
+    status, body = curl("-T", str(junos), url(daemon, f"/upload/{junos.name}"))
+    assert status == 200 and json.loads(body)["router"] == "dc1-mx1"
+    # Yamaha RTX ``http upload config``: a POST of ``show config`` text, named by a template.
+    yamaha = tmp_path / "yamaha.txt"
+    yamaha.write_bytes(YAMAHA)
+    status, body = curl(
+        "--data-binary", f"@{yamaha}", url(daemon, "/upload/RTX1210/tokyo-edge1/261130.txt")
+    )
+    assert status == 200 and json.loads(body)["router"] == "tokyo-edge1"
+    # MikroTik ``/tool fetch upload=yes``: a form-urlencoded POST of the export, not a form.
+    mikrotik = tmp_path / "dc1-ccr1.rsc"
+    mikrotik.write_bytes(ROUTEROS)
+    status, body = curl(
+        "-H",
+        "Content-Type: application/x-www-form-urlencoded",
+        "--data-binary",
+        f"@{mikrotik}",
+        url(daemon, "/upload/dc1-ccr1.rsc"),
+    )
+    assert status == 200 and json.loads(body)["router"] == "dc1-ccr1"
+    # multipart/form-data, two file parts: two uploads in one request.
+    eos = tmp_path / "leaf1.cfg"
+    eos.write_bytes(EOS)
+    status, body = curl("-F", f"file=@{eos}", "-F", f"other=@{cisco}", url(daemon, "/upload/"))
+    uploads = json.loads(body)["uploads"]
+    assert status == 200
+    assert [(u["router"], u["changed"]) for u in uploads] == [
+        ("leaf1", True),
+        ("dc1-rtr1", False),
+    ]
+    # gzip with Content-Encoding: gzip, the header way.
+    gz = tmp_path / "eos.gz"
+    gz.write_bytes(gzip.compress(changed_config(EOS, 1)))
+    status, body = curl(
+        "-X",
+        "PUT",
+        "-H",
+        "Content-Encoding: gzip",
+        "--data-binary",
+        f"@{gz}",
+        url(daemon, "/upload/leaf1.cfg"),
+    )
+    assert status == 200 and json.loads(body) == {
+        "router": "leaf1",
+        "version": "00000002",
+        "changed": True,
+        "drift": None,
+    }
+    vendors = {e["router"]: e["vendor"] for e in daemon.events("config.received")}
+    assert vendors == {
+        "dc1-rtr1": "cisco-ios",
+        "dc1-mx1": "junos",
+        "tokyo-edge1": "yamaha",
+        "dc1-ccr1": "routeros",
+        "leaf1": "eos",
+    }
+    vias = [e["via"] for e in daemon.events("config.received")]
+    assert vias == ["raw", "raw", "raw", "raw", "multipart", "multipart", "raw"]
+
+
+async def test_oxidized_json(start: Start) -> None:
+    daemon = start()
+    doc = {
+        "node": "dc1-rtr9",
+        "group": "dc1",
+        "config": CISCO.decode(),
+        "msg": "update dc1-rtr9",
+        "user": "oxidized",
+    }
+    async with aiohttp.ClientSession() as session:
+        async with session.post(url(daemon, "/oxidized"), json=doc) as r:
+            assert r.status == 200
+            assert (await r.json())["router"] == "dc1-rtr9"
+        async with session.post(url(daemon, "/oxidized"), data=b"{not json") as r:
+            assert r.status == 400
+        async with session.post(url(daemon, "/oxidized"), json={"node": "x"}) as r:
+            assert r.status == 400
+        async with session.post(url(daemon, "/oxidized"), json={**doc, "config": " \n"}) as r:
+            assert r.status == 400
+    event = daemon.events("config.received")[0]
+    assert (event["via"], event["identified_by"], event["group"], event["user"]) == (
+        "oxidized",
+        "explicit",
+        "dc1",
+        "oxidized",
+    )
+    assert event["sha256"] == hashlib.sha256(CISCO).hexdigest()
+    assert daemon.events("config.rejected")[0]["reason"] == "undecodable"
+
+
+async def test_identity_resolution_order(start: Start) -> None:
+    """Query parameter, then file name, then hostname in the config, then static map, then IP."""
+    daemon = start("--router", "127.0.0.1=static-name")
+    no_hostname = b"! a config without a hostname\ninterface Loopback0\n ip address 10.0.0.1 255.255.255.255\n"
+    cases = [
+        ("/upload/dc1-other-config?router=Query-Name", CISCO, "query-name", "explicit"),
+        ("/upload/dc1-other-config", CISCO, "dc1-other", "filename"),
+        ("/upload/config", CISCO, "dc1-rtr1", "config"),
+        ("/upload/running-config", no_hostname, "static-name", "static"),
+    ]
+    async with aiohttp.ClientSession() as session:
+        for path, body, router, _source in cases:
+            status, result = await put(session, url(daemon, path), body)
+            assert (status, result["router"]) == (200, router), path
+    found = [(e["router"], e["identified_by"]) for e in daemon.events("config.received")]
+    assert found == [(c[2], c[3]) for c in cases]
+
+    plain = start("--store", str(Path(daemon.args[4]).parent / "store2"))
+    async with aiohttp.ClientSession() as session:
+        status, result = await put(session, url(plain, "/upload/config"), no_hostname)
+    assert (status, result["router"]) == (200, "127.0.0.1")
+    assert plain.events("config.received")[0]["identified_by"] == "source_ip"
+
+
+# -- diffs and drift --------------------------------------------------------------------------
+
+
+async def test_long_diff_split_under_line_limit(start: Start) -> None:
+    daemon = start()
+    big_a = b"hostname big1\n" + b"".join(
+        b"interface Gi0/%d\n description a-%d\n" % (i, i) for i in range(3000)
+    )
+    big_b = b"hostname big1\n" + b"".join(
+        b"interface Gi0/%d\n description b-%d\n" % (i, i) for i in range(3000)
+    )
+    async with aiohttp.ClientSession() as session:
+        assert (await put(session, url(daemon, "/upload/big1.cfg"), big_a))[0] == 200
+        assert (await put(session, url(daemon, "/upload/big1.cfg"), big_b))[0] == 200
+        async with session.get(url(daemon, "/routers/big1/diff")) as r:
+            served = await r.text()
+    daemon.wait_count(
+        lambda e: (
+            e.get("event") == "config.changed"
+            and e.get("version") == "00000002"
+            and e["part"] == e["parts"]
+        ),
+        1,
+        10,
+    )
+    parts = [e for e in daemon.events("config.changed") if e["version"] == "00000002"]
+    assert len(parts) > 3
+    assert [p["part"] for p in parts] == list(range(1, len(parts) + 1))
+    assert all(p["parts"] == len(parts) for p in parts)
+    assert "".join(p["diff"] for p in parts) == served
+    for line in daemon.lines():
+        assert len(orjson.dumps(line)) + 1 <= MAX_LINE_BYTES
+
+
+async def test_desired_in_sync_then_drift_with_emf(start: Start, tmp_path: Path) -> None:
+    desired = tmp_path / "desired"
+    desired.mkdir()
+    (desired / "dc1-rtr1.conf").write_bytes(CISCO)
+    daemon = start("--desired", str(desired))
+    async with aiohttp.ClientSession() as session:
+        status, body = await put(session, url(daemon, "/upload/dc1-rtr1-config"), CISCO)
+        assert (status, body["drift"]) == (200, False)
+        status, body = await put(
+            session, url(daemon, "/upload/dc1-rtr1-config"), changed_config(CISCO, 7)
+        )
+        assert (status, body["drift"]) == (200, True)
+        # A router with no intended config in Git cannot be verified: that is drift too.
+        status, body = await put(
+            session,
+            url(daemon, "/upload/dc1-mx1_juniper.conf.gz_20261130_163523"),
+            gzip.compress(JUNOS),
+        )
+        assert (status, body["router"], body["drift"]) == (200, "dc1-mx1", True)
+        # The intended config catches up (a git pull): the next upload is in sync again.
+        (desired / "dc1-rtr1.conf").write_bytes(changed_config(CISCO, 7))
+        status, body = await put(
+            session, url(daemon, "/upload/dc1-rtr1-config"), changed_config(CISCO, 7)
+        )
+        assert (status, body["changed"], body["drift"]) == (200, False, False)
+        async with session.get(url(daemon, "/routers")) as r:
+            states = {x["router"]: x["drift"] for x in (await r.json())["routers"]}
+    assert states == {"dc1-rtr1": False, "dc1-mx1": True}
+    in_sync = daemon.events("config.in_sync")
+    assert [e["version"] for e in in_sync] == ["00000001", "00000002"]
+    assert in_sync[0]["desired"] == str(desired / "dc1-rtr1.conf")
+    drift = daemon.events("config.drift")
+    assert [(e["router"], e["reason"]) for e in drift] == [
+        ("dc1-rtr1", "differs"),
+        ("dc1-mx1", "no_desired_config"),
+    ]
+    assert "+description change-7" in drift[0]["diff"]
+    assert drift[0]["level"] == "warning"
+    metrics = daemon.events("config.drift_metric")
+    assert [(m["router"], m["drift"]) for m in metrics] == [
+        ("dc1-rtr1", 0.0),
+        ("dc1-rtr1", 1.0),
+        ("dc1-mx1", 1.0),
+        ("dc1-rtr1", 0.0),
+    ]
+    emf = metrics[0]["_aws"]["CloudWatchMetrics"][0]
+    assert emf["Namespace"] == "EdgeBridge"
+    assert emf["Dimensions"] == [["router"]]
+    assert emf["Metrics"] == [{"Name": "drift", "Unit": "Count"}]
+
+
+# -- refusals ---------------------------------------------------------------------------------
+
+
+async def test_basic_auth_and_unredacted_reads(start: Start, tmp_path: Path) -> None:
+    secrets = tmp_path / "auth"
+    secrets.write_text("# uploaders\nrouter:Upl0ad-pw\nauditor:Aud1t-pw\n")
+    daemon = start(
+        "--basic-auth-file",
+        str(secrets),
+        "--allow-unredacted",
+        env={"EDGE_BRIDGE_BASIC_AUTH": "oxidized:0x-pw"},
+    )
+    good = basic("router", "Upl0ad-pw")
+    async with aiohttp.ClientSession() as session:
+        status, _ = await put(session, url(daemon, "/upload/dc1-rtr1-config"), CISCO)
+        assert status == 401
+        status, _ = await put(
+            session,
+            url(daemon, "/upload/dc1-rtr1-config"),
+            CISCO,
+            headers=basic("router", "wrong"),
+        )
+        assert status == 401
+        async with session.get(url(daemon, "/routers")) as r:
+            assert r.status == 401
+            assert r.headers["WWW-Authenticate"].startswith("Basic")
+        async with session.get(url(daemon, "/healthz")) as r:
+            assert r.status == 200  # the NLB health checker has no credentials
+        status, _ = await put(session, url(daemon, "/upload/dc1-rtr1-config"), CISCO, headers=good)
+        assert status == 200
+        status, _ = await put(
+            session,
+            url(daemon, "/upload/dc1-rtr1-config"),
+            CISCO,
+            headers=basic("oxidized", "0x-pw"),
+        )
+        assert status == 200
+        version = url(daemon, "/routers/dc1-rtr1/versions/latest")
+        async with session.get(version, headers=good) as r:
+            assert "<redacted>" in await r.text()
+        async with session.get(version + "?redacted=0", headers=good) as r:
+            assert r.status == 200
+            assert await r.read() == CISCO
+    assert daemon.events("config.unredacted_read")[0]["router"] == "dc1-rtr1"
+    assert [e["reason"] for e in daemon.events("config.rejected")] == ["auth", "auth", "auth"]
+    # curl with credentials in the URL, as ``archive path http://user:pw@host/...`` does.
+    host, port = daemon.address("config", "listen")
+    status, _ = curl("-T", "-", f"http://auditor:Aud1t-pw@{host}:{port}/upload/x-config")
+    assert status == 400  # authenticated, but curl sent an empty stdin
+
+
+async def test_unredacted_needs_flag(start: Start) -> None:
+    daemon = start(env={"EDGE_BRIDGE_BASIC_AUTH": "a:b"})
+    auth = basic("a", "b")
+    async with aiohttp.ClientSession() as session:
+        assert (await put(session, url(daemon, "/upload/r1-config"), CISCO, headers=auth))[0] == 200
+        async with session.get(
+            url(daemon, "/routers/dc1-rtr1/versions/00000001?redacted=0"), headers=auth
+        ) as r:
+            assert r.status == 404 or r.status == 403
+        async with session.get(
+            url(daemon, "/routers/r1/versions/00000001?redacted=0"), headers=auth
+        ) as r:
+            assert r.status == 403
+
+
+async def test_allowlist_forbids_other_sources(start: Start) -> None:
+    daemon = start("--allow", "10.0.0.0/8", "--allow", "192.0.2.0/24")
+    async with aiohttp.ClientSession() as session:
+        status, body = await put(session, url(daemon, "/upload/dc1-rtr1-config"), CISCO)
+        assert status == 403
+        async with session.get(url(daemon, "/routers")) as r:
+            assert r.status == 403
+        async with session.get(url(daemon, "/healthz")) as r:
+            assert r.status == 200
+            assert (await r.json())["counters"]["rejected_forbidden"] == 2
+    allowed = start("--allow", "127.0.0.0/8")
+    async with aiohttp.ClientSession() as session:
+        status, _ = await put(session, url(allowed, "/upload/dc1-rtr1-config"), CISCO)
+        assert status == 200
+
+
+async def test_too_large_bodies_and_gzip_bomb(start: Start, tmp_path: Path) -> None:
+    daemon = start("--max-body", "256KiB")
+    limit = 256 * 1024
+    async with aiohttp.ClientSession() as session:
+        # Declared too large.
+        status, _ = await put(session, url(daemon, "/upload/big-config"), b"x" * (limit + 1))
+        assert status == 413
+        # Chunked, so only counting the stream finds out.
+
+        async def chunks() -> Any:
+            for _ in range(40):
+                yield b"y" * 8192
+
+        async with session.put(url(daemon, "/upload/big-config"), data=chunks()) as r:
+            assert r.status == 413
+        # A gzip bomb: 100 MiB of zeros in ~100 KiB, refused after decompressing 256 KiB + 1.
+        bomb = gzip.compress(b"\0" * (100 * 1024 * 1024), compresslevel=9)
+        assert len(bomb) < limit
+        status, _ = await put(session, url(daemon, "/upload/bomb-config"), bomb)
+        assert status == 413
+        status, _ = await put(
+            session,
+            url(daemon, "/upload/bomb-config"),
+            bomb,
+            headers={"Content-Encoding": "gzip"},
+        )
+        assert status == 413
+        # Exactly at the limit after decompression is fine.
+        at_limit = b"hostname edge\n" + b"!" * (limit - 15) + b"\n"
+        assert len(at_limit) == limit
+        status, _ = await put(session, url(daemon, "/upload/edge-config"), gzip.compress(at_limit))
+        assert status == 200
+        async with session.get(url(daemon, "/healthz")) as r:
+            counters = (await r.json())["counters"]
+    assert counters["rejected_too_large"] == 4
+    bomb_file = tmp_path / "bomb.gz"
+    bomb_file.write_bytes(bomb)
+    status, _ = curl("-F", f"f=@{bomb_file}", url(daemon, "/upload/"))
+    assert status == 413
+
+
+async def test_empty_and_undecodable_bodies(start: Start) -> None:
+    daemon = start()
+    async with aiohttp.ClientSession() as session:
+        assert (await put(session, url(daemon, "/upload/r-config"), b""))[0] == 400
+        assert (await put(session, url(daemon, "/upload/r-config"), b"  \r\n\n"))[0] == 400
+        assert (await put(session, url(daemon, "/upload/r-config"), gzip.compress(CISCO)[:-30]))[
+            0
+        ] == 400
+        assert (await put(session, url(daemon, "/upload/r-config"), b"\x00\x01\x02binary"))[
+            0
+        ] == 400
+        assert (await put(session, url(daemon, "/upload/r-config"), gzip.compress(b"")))[0] == 400
+        form = aiohttp.MultipartWriter("form-data")
+        form.append("r1").set_content_disposition("form-data", name="router")
+        async with session.post(url(daemon, "/upload/"), data=form) as r:
+            assert r.status == 400  # a form without a file part
+        async with session.get(url(daemon, "/healthz")) as r:
+            counters = (await r.json())["counters"]
+    assert counters["rejected_empty"] == 4
+    assert counters["rejected_undecodable"] == 2
+    assert counters["uploads"] == 0
+
+
+async def test_rate_limit_per_source(start: Start) -> None:
+    daemon = start("--rate-limit", "0.5", "--rate-burst", "3")
+    async with aiohttp.ClientSession() as session:
+        statuses = [
+            (await put(session, url(daemon, "/upload/r-config"), changed_config(CISCO, i)))[0]
+            for i in range(5)
+        ]
+        async with session.get(url(daemon, "/healthz")) as r:
+            counters = (await r.json())["counters"]
+    assert statuses == [200, 200, 200, 429, 429]
+    assert counters["rejected_rate"] == 2
+
+
+def test_bad_settings_exit_2(tmp_path: Path) -> None:
+    done = run_command(["config", "--store", "s3://"])
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "edge-bridge config: invalid --store 's3://': expected s3://BUCKET/PREFIX"
+    ]
+    done = run_command(["config", "--basic-auth-file", str(tmp_path / "missing")])
+    assert done.returncode == 2
+    assert "--basic-auth-file" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    done = run_command(["config", "--listen", "127.0.0.1:0"], env={"EDGE_BRIDGE_MAX_BODY": "lots"})
+    assert done.returncode == 2 and "EDGE_BRIDGE_MAX_BODY" in done.stderr
+
+
+# -- concurrency ------------------------------------------------------------------------------
+
+
+async def test_32_concurrent_uploads_of_one_router_keep_every_version(
+    start: Start, tmp_path: Path
+) -> None:
+    daemon = start()
+    configs = [changed_config(CISCO, i) for i in range(32)]
+    async with aiohttp.ClientSession() as session:
+        results = await asyncio.gather(
+            *(put(session, url(daemon, "/upload/dc1-rtr1-config"), body) for body in configs)
+        )
+        async with session.get(url(daemon, "/routers/dc1-rtr1/versions")) as r:
+            versions = (await r.json())["versions"]
+    assert all(status == 200 and body["changed"] for status, body in results)
+    assert sorted(body["version"] for _, body in results) == [f"{n:08d}" for n in range(1, 33)]
+    assert sorted(v["sha256"] for v in versions) == sorted(
+        hashlib.sha256(c).hexdigest() for c in configs
+    )
+    store = tmp_path / "store" / "dc1-rtr1"
+    for v in versions:
+        assert (store / v["version"] / "config").read_bytes() in configs
