@@ -19,7 +19,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,23 +26,18 @@ import ntplib
 import pytest
 
 from bridge.simulate import router_config
+from tests import test_ntp_proxy
 from tests.procs import Daemon, run_command
 from tests.test_deploy_artefacts import metric_filters
 from tests.test_ntp_proxy import CHRONYD, Chronyd, free_udp_port
+
+# a stratum 1 chronyd on a loopback port: the stand-in for the Amazon Time Sync Service
+upstream = test_ntp_proxy.chronyd
 
 ROUTER = "rtr-sim-7"
 LOGGER = shutil.which("logger")
 CURL = shutil.which("curl")
 pytestmark = pytest.mark.skipif(not Path(CHRONYD).exists(), reason="chrony is not installed")
-
-
-@pytest.fixture
-def upstream(tmp_path: Path) -> Iterator[Chronyd]:
-    server = Chronyd(tmp_path / "chronyd", free_udp_port()).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def free_tcp_port() -> int:
