@@ -27,7 +27,7 @@ from typing import Final
 import orjson
 
 from bridge.output import MAX_LINE_BYTES
-from config_uploader.redact import redact_lines
+from config_uploader.redact import redact_some
 from config_uploader.vendor import Vendor
 
 MAX_MATCH_WORK: Final = 4_000_000
@@ -50,20 +50,26 @@ def unified_diff(
     a, b = _lines(old), _lines(new)
     if a == b:
         return ""
-    shown_a = redact_lines(a, vendor)
-    shown_b = redact_lines(b, new_vendor or vendor)
+    groups = list(_grouped(_opcodes(a, b), context))
+    # Only the lines shown are redacted (with the whole text as their context).
+    shown_a = redact_some(
+        a, vendor, (i for g in groups for _, i1, i2, _, _ in g for i in range(i1, i2))
+    )
+    shown_b = redact_some(
+        b,
+        new_vendor or vendor,
+        (j for g in groups for t, _, _, j1, j2 in g if t != "equal" for j in range(j1, j2)),
+    )
     out = [f"--- {fromfile}", f"+++ {tofile}"]
-    for group in _grouped(_opcodes(a, b), context):
+    for group in groups:
         first, last = group[0], group[-1]
-        out.append(
-            f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@",
-        )
+        out.append(f"@@ -{_range(first[1], last[2])} +{_range(first[3], last[4])} @@")
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
-                out.extend(" " + line for line in shown_a[i1:i2])
+                out.extend(" " + shown_a[i] for i in range(i1, i2))
                 continue
-            out.extend("-" + line for line in shown_a[i1:i2])
-            out.extend("+" + line for line in shown_b[j1:j2])
+            out.extend("-" + shown_a[i] for i in range(i1, i2))
+            out.extend("+" + shown_b[j] for j in range(j1, j2))
     return "\n".join(out) + "\n"
 
 

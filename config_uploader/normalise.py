@@ -43,27 +43,43 @@ _ECHO: Final = re.compile(
     r"(?:show (?:config(?:uration)?|running-config|startup-config|run)\b.*|/?export\b.*)"
 )
 
-_VOLATILE: Final[dict[Vendor, re.Pattern[str]]] = {
-    "yamaha": re.compile(r"# Reporting Date:"),
-    "cisco-ios": re.compile(
-        r"Building configuration\.\.\.$"
-        r"|Current configuration ?: ?\d+ bytes$"
-        r"|! ?Last configuration change at "
-        r"|! ?NVRAM config last updated at "
-        r"|! ?No configuration change since last restart"
-        r"|ntp clock-period \d+$"
+_VOLATILE: Final[dict[Vendor, str]] = {
+    "yamaha": r"# Reporting Date:.*",
+    "cisco-ios": (
+        r"Building configuration\.\.\."
+        r"|Current configuration ?: ?\d+ bytes"
+        r"|! ?Last configuration change at .*"
+        r"|! ?NVRAM config last updated at .*"
+        r"|! ?No configuration change since last restart.*"
+        r"|ntp clock-period \d+"
     ),
-    "eos": re.compile(r"! Startup-config last modified at "),
-    "junos": re.compile(r"## Last (?:commit|changed): "),
+    "eos": r"! Startup-config last modified at .*",
+    "junos": r"## Last (?:commit|changed): .*",
+}
+
+
+# The first words of the volatile lines: most lines are passed over by one startswith().
+_PREFIXES: Final[dict[Vendor, tuple[str, ...]]] = {
+    "yamaha": ("# Reporting Date:",),
+    "cisco-ios": ("Building configuration", "Current configuration", "!", "ntp clock-period"),
+    "eos": ("!",),
+    "junos": ("## Last ",),
 }
 # EOS prints the same Cisco-style banners when asked for them.
-_RULES: Final[dict[Vendor, tuple[re.Pattern[str], ...]]] = {
-    "yamaha": (_VOLATILE["yamaha"],),
-    "cisco-ios": (_VOLATILE["cisco-ios"],),
-    "eos": (_VOLATILE["cisco-ios"], _VOLATILE["eos"]),
-    "junos": (_VOLATILE["junos"],),
+_USES: Final[dict[Vendor, tuple[Vendor, ...]]] = {
+    "yamaha": ("yamaha",),
+    "cisco-ios": ("cisco-ios",),
+    "eos": ("cisco-ios", "eos"),
+    "junos": ("junos",),
     "routeros": (),
-    "unknown": tuple(_VOLATILE.values()),
+    "unknown": ("yamaha", "cisco-ios", "eos", "junos"),
+}
+_DROP: Final = {
+    vendor: (
+        tuple(p for u in uses for p in _PREFIXES[u]),
+        re.compile("|".join(_VOLATILE[u] for u in uses)),
+    )
+    for vendor, uses in _USES.items()
 }
 
 _ROUTEROS_HEADER: Final = re.compile(
@@ -84,8 +100,9 @@ def decode(raw: bytes) -> tuple[str, str]:
 
 def normalise(text: str, vendor: Vendor) -> str:
     """The comparable form of ``text`` (see the module docstring for what is removed)."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if vendor in ("routeros", "unknown"):
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if vendor in ("routeros", "unknown") and "\\\n" in text:
         text = _CONTINUATION.sub("", text)
     lines = [line.rstrip() for line in text.split("\n")]
     start = 0
@@ -93,20 +110,19 @@ def normalise(text: str, vendor: Vendor) -> str:
         start += 1
     if start < len(lines) and _ECHO.fullmatch(lines[start]):
         start += 1
-    rules = _RULES[vendor]
-    rewrite_routeros = vendor in ("routeros", "unknown")
-    kept: list[str] = []
-    for line in lines[start:]:
-        if line and any(rule.match(line) for rule in rules):
-            continue
-        if rewrite_routeros and line.startswith("# "):
-            header = _ROUTEROS_HEADER.fullmatch(line)
-            if header:
-                line = "# " + header.group(1)
-        kept.append(line)
-    first = 0
-    while first < len(kept) and not kept[first]:
+    prefixes, volatile = _DROP[vendor]
+    kept = [
+        line
+        for line in lines[start:]
+        if not (prefixes and line.startswith(prefixes) and volatile.fullmatch(line))
+    ]
+    if vendor in ("routeros", "unknown") and "by RouterOS" in text:
+        for i, line in enumerate(kept):
+            if line.startswith("# ") and (header := _ROUTEROS_HEADER.fullmatch(line)):
+                kept[i] = "# " + header.group(1)
+    first, last = 0, len(kept)
+    while first < last and not kept[first]:
         first += 1
-    while len(kept) > first and not kept[-1]:
-        kept.pop()
-    return "\n".join(kept[first:]) + "\n" if len(kept) > first else ""
+    while last > first and not kept[last - 1]:
+        last -= 1
+    return "\n".join(kept[first:last]) + "\n" if last > first else ""

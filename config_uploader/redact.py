@@ -48,6 +48,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Final
 
 from config_uploader.vendor import Vendor
@@ -262,9 +263,6 @@ def _render(line: str, spans: list[Span]) -> str:
     return "".join(out)
 
 
-_PEM_WORD: Final = "-----begin"
-
-
 @dataclass(frozen=True, slots=True)
 class _Profile:
     rules: tuple[_Rule, ...]
@@ -274,13 +272,13 @@ class _Profile:
     routeros: bool = False
 
     def words(self) -> dict[str, tuple[_Rule, ...]]:
-        """Each trigger word with the rules it wakes (the PEM marker wakes none)."""
+        """Each trigger word with the rules it wakes."""
         rules = (*self.rules, self.net)
         if self.junos:
             rules += (_JUNOS_SNMP_COMMUNITY,)
         if self.routeros:
             rules += (_ROUTEROS_SNMP_NAME,)
-        words: dict[str, tuple[_Rule, ...]] = {_PEM_WORD: ()}
+        words: dict[str, tuple[_Rule, ...]] = {}
         for rule in rules:
             for word in rule.triggers:
                 words[word] = (*words.get(word, ()), rule)
@@ -310,73 +308,137 @@ def redact(text: str, vendor: Vendor) -> str:
     return "\n".join(redact_lines(text.split("\n"), vendor))
 
 
-def _hits(lines: Sequence[str], words: Iterable[str]) -> dict[int, set[str]]:
-    """For each line holding any of ``words`` (ASCII case-insensitively), the words it holds.
+def redact_lines(lines: Sequence[str], vendor: Vendor, *, _prefilter: bool = True) -> list[str]:
+    """Redact a sequence of lines (without their line ends); the result has the same length.
 
-    One ``str.find`` sweep per word over the whole text: a few hundred microseconds for 64 KiB,
+    ``_prefilter=False`` matches every rule against every line, where normally only lines
+    holding one of a rule's trigger words are (the tests check that both agree).
+    """
+    out = list(lines)
+    for k, line in _redacted(lines, vendor, None, _prefilter).items():
+        out[k] = line
+    return out
+
+
+def redact_some(lines: Sequence[str], vendor: Vendor, indexes: Iterable[int]) -> dict[int, str]:
+    """The redacted form of just the lines at ``indexes`` (context is still read from all).
+
+    A diff shows a few lines of a long config: redacting only those keeps an upload cheap.
+    """
+    wanted = sorted({k for k in indexes if 0 <= k < len(lines)})
+    changed = _redacted(lines, vendor, wanted, True)
+    return {k: changed.get(k, lines[k]) for k in wanted}
+
+
+def _hits(
+    lines: Sequence[str], indexes: Sequence[int], words: Iterable[str]
+) -> dict[int, set[str]]:
+    """For each line (of those at ``indexes``) holding any of ``words``, ASCII
+    case-insensitively, the words it holds.
+
+    One ``str.find`` sweep per word over the joined text: a few hundred microseconds for 64 KiB,
     where a regular expression per line costs milliseconds.
     """
-    text = "\n".join(lines)
+    chosen = [lines[k] for k in indexes]
+    text = "\n".join(chosen)
     low = text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
-    starts = [0]
-    for line in lines:
-        starts.append(starts[-1] + len(line) + 1)
+    starts = [0, *accumulate(len(line) + 1 for line in chosen)]
     found: dict[int, set[str]] = {}
     for word in words:
         at = low.find(word)
         while at >= 0:
-            k = bisect_right(starts, at) - 1
-            found.setdefault(k, set()).add(word)
-            at = low.find(word, starts[k + 1])
+            i = bisect_right(starts, at) - 1
+            found.setdefault(indexes[i], set()).add(word)
+            at = low.find(word, starts[i + 1])
     return found
 
 
-def redact_lines(lines: Sequence[str], vendor: Vendor, *, _prefilter: bool = True) -> list[str]:
-    """Redact a sequence of lines (without their line ends); the result has the same length.
+class _Context:
+    """What a line means depends on lines above it; found lazily, lines visited in order."""
+
+    def __init__(self, lines: Sequence[str]) -> None:
+        self.lines = lines
+        self.seen = 0
+        self.last_parent = ""  # Cisco: the last unindented line
+        self.last_section = ""  # RouterOS: the last /path line
+        self.snmp: frozenset[int] | None = None  # Junos: lines inside snmp { }
+
+    def _advance(self, k: int) -> None:
+        for line in self.lines[self.seen : k + 1]:
+            first = line[:1]
+            if first == "/":
+                self.last_section = line
+            if first not in ("", " ", "\t"):
+                self.last_parent = line
+        self.seen = max(self.seen, k + 1)
+
+    def parent(self, k: int) -> str:
+        self._advance(k)
+        return self.last_parent
+
+    def section(self, k: int) -> str:
+        self._advance(k)
+        return self.last_section
+
+    def in_snmp(self, k: int) -> bool:
+        if self.snmp is None:
+            self.snmp = _junos_snmp_lines(self.lines)
+        return k in self.snmp
+
+
+_MAX_CONTINUATION: Final = 1000
+
+
+def _continued(lines: Sequence[str], wanted: Sequence[int]) -> list[int]:
+    """``wanted`` plus the lines a wanted line continues (RouterOS ``\\`` line ends)."""
+    extra: set[int] = set(wanted)
+    for k in wanted:
+        j = k
+        while j > 0 and k - j < _MAX_CONTINUATION and lines[j - 1].endswith("\\"):
+            j -= 1
+            extra.add(j)
+    return sorted(extra)
+
+
+def _redacted(
+    lines: Sequence[str], vendor: Vendor, wanted: Sequence[int] | None, prefilter: bool
+) -> dict[int, str]:
+    """The lines (of ``wanted``, else all) that redaction changes, by index.
 
     Every rule of the vendor is matched against the original line and the union of what they
     call secret is replaced, so no rule can hide a value from another. The generic safety net
     adds what it finds away from those values (so ``password 7 <redacted>`` keeps its type).
-    Only lines holding one of a rule's trigger words are matched against it;
-    ``_prefilter=False`` matches every rule against every line (the tests compare both).
     """
     profile = _PROFILES[vendor]
     words = _WORDS[vendor]
-    every = set(words)
-    hits = _hits(lines, words) if _prefilter else {k: every for k in range(len(lines))}
-    snmp = _junos_snmp_lines(lines) if profile.junos else frozenset()
-    out = list(lines)
-    parent = ""  # Cisco: the last unindented line
-    section = ""  # RouterOS: the last /path line
-    seen = 0  # lines before this one have updated parent and section
-    done = -1  # lines up to this one are redacted (PEM blocks, continuations)
+    indexes: Sequence[int] = range(len(lines)) if wanted is None else wanted
+    if profile.routeros and wanted is not None:
+        indexes = _continued(lines, wanted)
+    if prefilter:
+        hits = _hits(lines, indexes, words)
+    else:
+        every = set(words)
+        hits = {k: every for k in indexes}
+    changed = _pem_lines(lines)  # every private key, wherever it starts
+    context = _Context(lines)
+    done = -1  # lines up to this one are finished (continuations)
     for k in sorted(hits):
-        if k <= done:
+        if k <= done or k in changed:
             continue
-        if profile.cisco or profile.routeros:
-            for line in lines[seen : k + 1]:
-                if line[:1] == "/":
-                    section = line
-                if line[:1] not in ("", " ", "\t"):
-                    parent = line
-            seen = k + 1
-        line, found = lines[k], hits[k]
-        if _PEM_WORD in found and _PEM_BEGIN.search(line):
-            done = _pem_block(lines, k, out)
-            continue
-        woken = {id(rule): rule for word in found for rule in words[word]}
+        line = lines[k]
+        woken = {id(rule): rule for word in hits[k] for rule in words[word]}
         net = woken.pop(id(profile.net), None)
-        if k not in snmp:
-            woken.pop(id(_JUNOS_SNMP_COMMUNITY), None)
-        if section[:15].lower() != "/snmp community":
-            woken.pop(id(_ROUTEROS_SNMP_NAME), None)
-        if profile.cisco and parent.startswith("key chain") and _KEY_INDEX.fullmatch(line):
+        if id(_JUNOS_SNMP_COMMUNITY) in woken and not context.in_snmp(k):
+            del woken[id(_JUNOS_SNMP_COMMUNITY)]
+        if id(_ROUTEROS_SNMP_NAME) in woken and not _is_snmp_section(context.section(k)):
+            del woken[id(_ROUTEROS_SNMP_NAME)]
+        if profile.cisco and _KEY_INDEX.fullmatch(line) and context.parent(k)[:9] == "key chain":
             woken.clear()  # a key chain's key index is no key
         spans = _spans(woken.values(), line)
         if net is not None:
             spans += [span for span in _spans((net,), line) if not _overlaps(span, spans)]
         if spans:
-            out[k] = _render(line, spans)
+            changed[k] = _render(line, spans)
         # RouterOS: a value cut by a "\" continuation goes on with the next line's first word.
         while profile.routeros and k + 1 < len(lines) and line.endswith("\\"):
             if not any(end == len(line) for _, end in spans):
@@ -385,12 +447,19 @@ def redact_lines(lines: Sequence[str], vendor: Vendor, *, _prefilter: bool = Tru
             line = lines[k]
             first = _FIRST_WORD.match(line)
             spans = [first.span(1)] if first else []
-            if k in hits:  # the rest of that line as well
+            if k in hits:
                 spans += _spans({id(r): r for w in hits[k] for r in words[w]}.values(), line)
             if spans:
-                out[k] = _render(line, spans)
+                changed[k] = _render(line, spans)
             done = k
-    return out
+    if wanted is not None:
+        keep = set(wanted)
+        return {k: line for k, line in changed.items() if k in keep}
+    return changed
+
+
+def _is_snmp_section(section: str) -> bool:
+    return section[:15].lower() == "/snmp community"
 
 
 def _junos_snmp_lines(lines: Sequence[str]) -> frozenset[int]:
@@ -405,13 +474,23 @@ def _junos_snmp_lines(lines: Sequence[str]) -> frozenset[int]:
     return frozenset(inside)
 
 
-def _pem_block(lines: Sequence[str], k: int, out: list[str]) -> int:
-    """Redact the private key that starts on line ``k``; return the index of its last line."""
-    out[k], going_on = _pem_begin(lines[k])
-    while going_on and k + 1 < len(lines):
-        k += 1
-        out[k], going_on = _pem_body(lines[k])
-    return k
+def _pem_lines(lines: Sequence[str]) -> dict[int, str]:
+    """Every line of every private key block, redacted, by index."""
+    text = "\n".join(lines)
+    at = text.find("-----")
+    if at < 0:
+        return {}
+    starts = [0, *accumulate(len(line) + 1 for line in lines)]
+    out: dict[int, str] = {}
+    while at >= 0:
+        k = bisect_right(starts, at) - 1
+        if _PEM_BEGIN.search(lines[k]):
+            out[k], going_on = _pem_begin(lines[k])
+            while going_on and k + 1 < len(lines):
+                k += 1
+                out[k], going_on = _pem_body(lines[k])
+        at = text.find("-----", starts[k + 1]) if k + 1 < len(lines) else -1
+    return out
 
 
 def _pem_begin(line: str) -> tuple[str, bool]:

@@ -18,105 +18,108 @@ from typing import Final, Literal, get_args
 Vendor = Literal["yamaha", "cisco-ios", "junos", "eos", "routeros", "unknown"]
 VENDORS: Final[tuple[Vendor, ...]] = get_args(Vendor)
 
-SCAN_CHARS: Final = 65536
-"""How much of the text is looked at: headers and characteristic commands come early."""
-
-_M = re.MULTILINE
+SCAN_CHARS: Final = 16384
+"""How much of the text is looked at: banners and characteristic commands come early."""
 
 # One match is enough: these lines are written by the router itself.
-_DECISIVE: Final[tuple[tuple[Vendor, re.Pattern[str]], ...]] = (
-    ("yamaha", re.compile(r"^# (?:RTX|NVR|RT|FWX|SRT|vRX|YSL)\S* Rev\.\d", _M)),
-    ("yamaha", re.compile(r"^# Reporting Date: ", _M)),
-    ("routeros", re.compile(r"^# .{0,40}\bby RouterOS \d", _M)),
-    ("eos", re.compile(r"^! device: .*\bEOS-\d", _M)),
-    ("junos", re.compile(r"^## Last (?:commit|changed): ", _M)),
-    ("junos", re.compile(r"^(?:set )?version \d+\.\d+[A-Z]\d", _M)),
+_DECISIVE: Final[tuple[tuple[Vendor, str], ...]] = (
+    ("yamaha", r"# (?:RTX|NVR|RT|FWX|SRT|vRX|YSL)\S* Rev\.\d"),
+    ("yamaha", r"# Reporting Date: "),
+    ("routeros", r"# .{0,40}\bby RouterOS \d"),
+    ("eos", r"! device: .*\bEOS-\d"),
+    ("junos", r"## Last (?:commit|changed): "),
+    ("junos", r"(?:set )?version \d+\.\d+[A-Z]\d"),
 )
 
-# Characteristic commands, each worth one point for its family.
-_HINTS: Final[dict[Vendor, tuple[re.Pattern[str], ...]]] = {
-    "yamaha": tuple(
-        re.compile(p, _M)
-        for p in (
-            r"^ip lan\d+ address ",
-            r"^pp select ",
-            r"^tunnel select ",
-            r"^ip filter \d+ ",
-            r"^nat descriptor ",
-            r"^ipsec ike ",
-            r"^login user ",
-            r"^administrator password",
-            r"^dhcp scope \d",
-            r"^security class ",
-            r"^ip route default gateway ",
-        )
+# Characteristic commands (at a line start), each worth one point for its family.
+_HINTS: Final[dict[Vendor, tuple[str, ...]]] = {
+    "yamaha": (
+        r"ip lan\d+ address ",
+        r"pp select ",
+        r"tunnel select ",
+        r"ip filter \d+ ",
+        r"nat descriptor ",
+        r"ipsec ike ",
+        r"login user ",
+        r"administrator password",
+        r"dhcp scope \d",
+        r"security class ",
+        r"ip route default gateway ",
     ),
-    "cisco-ios": tuple(
-        re.compile(p, _M)
-        for p in (
-            r"^Building configuration",
-            r"^Current configuration : \d+ bytes",
-            r"^version \d+\.\d+$",
-            r"^service timestamps ",
-            r"^boot-start-marker",
-            r"^interface (?:GigabitEthernet|FastEthernet|TenGigabitEthernet|Serial|Dialer)",
-            r"^line vty ",
-            r"^ip cef$",
-            r"^enable (?:secret|password) \d ",
-            r"^control-plane$",
-        )
+    "cisco-ios": (
+        r"Building configuration",
+        r"Current configuration : \d+ bytes",
+        r"version \d+\.\d+$",
+        r"service timestamps ",
+        r"boot-start-marker",
+        r"interface (?:GigabitEthernet|FastEthernet|TenGigabitEthernet|Serial|Dialer)",
+        r"line vty ",
+        r"ip cef$",
+        r"enable (?:secret|password) \d ",
+        r"control-plane$",
     ),
-    "eos": tuple(
-        re.compile(p, _M)
-        for p in (
-            r"^! Command: show running-config",
-            r"^interface Ethernet\d",
-            r"^interface Management\d",
-            r"^management api ",
-            r"^daemon TerminAttr",
-            r" role network-admin",
-            r" secret sha512 ",
-            r"^transceiver qsfp ",
-            r"^service routing protocols model ",
-        )
+    "eos": (
+        r"! Command: show running-config",
+        r"interface Ethernet\d",
+        r"interface Management\d",
+        r"management api ",
+        r"daemon TerminAttr",
+        r"username \S+ .*\brole network-",
+        r"(?:username|enable|aaa root) .*\bsecret sha512 ",
+        r"transceiver qsfp ",
+        r"service routing protocols model ",
     ),
-    "junos": tuple(
-        re.compile(p, _M)
-        for p in (
-            r"^system \{$",
-            r"^interfaces \{$",
-            r"^protocols \{$",
-            r"^ {4}host-name \S+;$",
-            r"^set system ",
-            r"^set interfaces ",
-            r"^set protocols ",
-            r"^routing-options \{$",
-            r"^policy-options \{$",
-        )
+    "junos": (
+        r"system \{$",
+        r"interfaces \{$",
+        r"protocols \{$",
+        r" {4}host-name \S+;$",
+        r"set system ",
+        r"set interfaces ",
+        r"set protocols ",
+        r"routing-options \{$",
+        r"policy-options \{$",
     ),
-    "routeros": tuple(
-        re.compile(p, _M)
-        for p in (
-            r"^/interface ",
-            r"^/ip address$",
-            r"^/ip firewall ",
-            r"^/system identity$",
-            r"^/system identity set ",
-            r"^add \S+=",
-            r"^set \[ find ",
-            r"^# software id = ",
-        )
+    "routeros": (
+        r"/interface ",
+        r"/ip address$",
+        r"/ip firewall ",
+        r"/system identity$",
+        r"/system identity set ",
+        r"add \S+=",
+        r"set \[ find ",
+        r"# software id = ",
     ),
 }
+
+# Each pattern is one named alternative of a single expression: one pass over the text.
+_DECISIVE_RE: Final = re.compile(
+    "^(?:" + "|".join(f"(?P<d{i}>{p})" for i, (_, p) in enumerate(_DECISIVE)) + ")", re.MULTILINE
+)
+_HINT_NAMES: Final = {
+    f"h{i}_{j}": vendor for i, (vendor, pats) in enumerate(_HINTS.items()) for j in range(len(pats))
+}
+_HINT_RE: Final = re.compile(
+    "^(?:"
+    + "|".join(
+        f"(?P<h{i}_{j}>{p})" for i, pats in enumerate(_HINTS.values()) for j, p in enumerate(pats)
+    )
+    + ")",
+    re.MULTILINE,
+)
 
 
 def detect(text: str) -> Vendor:
     """The family that wrote ``text``, or ``"unknown"``."""
     head = text[:SCAN_CHARS]
-    for vendor, pattern in _DECISIVE:
-        if pattern.search(head):
-            return vendor
-    scores = {v: sum(1 for p in pats if p.search(head)) for v, pats in _HINTS.items()}
+    decisive = _DECISIVE_RE.search(head)
+    if decisive and decisive.lastgroup:
+        return _DECISIVE[int(decisive.lastgroup[1:])][0]
+    seen = {match.lastgroup for match in _HINT_RE.finditer(head)}
+    scores = dict.fromkeys(_HINTS, 0)
+    for name in seen:
+        if name:
+            scores[_HINT_NAMES[name]] += 1
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     (best, top), (_, second) = ranked[0], ranked[1]
     if top >= 2 and top > second:
