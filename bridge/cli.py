@@ -96,7 +96,9 @@ def healthcheck(argv: Sequence[str]) -> int:
         else os.environ.get("EDGE_BRIDGE_HEALTHCHECK_URL", "http://127.0.0.1:8514/healthz")
     )
     try:
-        with urllib.request.urlopen(url, timeout=3) as response:
+        # No proxy: a container's HTTP(S)_PROXY must not route its own health check away.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(url, timeout=3) as response:
             return 0 if response.status == 200 else 1
     except (urllib.error.URLError, OSError) as exc:
         print(f"edge-bridge healthcheck: {url}: {exc}", file=sys.stderr)
