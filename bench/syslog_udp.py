@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PER_SENDER = 80_000  # messages/s one Python sender process paces reliably on this machine
-SOCKETS_PER_SENDER = 4  # distinct source ports, so SO_REUSEPORT spreads them over workers
+SOCKETS_PER_SENDER = 16  # distinct source ports, so SO_REUSEPORT spreads them evenly over workers
 
 # Router lines as they arrive: Cisco IOS, RFC 5424 with structured data, BSD (Junos-like).
 PAYLOADS = (

@@ -39,7 +39,7 @@ _FIELD_CAP = 255
 class Renderer:
     """Builds output lines; holds what does not change per message (options, router names)."""
 
-    __slots__ = ("include_raw", "max_line", "routers", "truncated")
+    __slots__ = ("_heads", "_sources", "include_raw", "max_line", "routers", "truncated")
 
     def __init__(
         self,
@@ -52,10 +52,15 @@ class Renderer:
         self.routers = dict(routers or {})
         self.max_line = max_line
         self.truncated = 0  # lines cut since the caller last reset it (a counter)
+        # Encoded pieces that repeat from line to line: the envelope up to ``time`` and
+        # ``received_at`` (one per severity for the current second's stamp), and the
+        # source address, port and transport (routers send from one port).
+        self._heads: dict[Any, bytes] = {}
+        self._sources: dict[tuple[str, int, str], bytes] = {}
 
     def render(
         self,
-        fields: Mapping[str, Any],
+        fields: dict[str, Any],
         data: bytes,
         source_ip: str,
         source_port: int,
@@ -65,12 +70,40 @@ class Renderer:
     ) -> bytes:
         """The line (ending in LF) for one message.
 
-        ``fields`` is what the parser returned for ``data``; ``original_length`` is given when
-        the receiver already cut ``data`` to its maximum message size.
+        ``fields`` is what the parser returned for ``data``, and is consumed: the line's
+        optional keys are added to it. ``original_length`` is given when the receiver already
+        cut ``data`` to its maximum message size.
+
+        The fixed head of the line is spliced in as ready bytes, and orjson encodes only the
+        parser's fields: on the hot path that halves the cost of a line.
         """
+        if self.routers:
+            router = self.routers.get(source_ip)
+            if router is None and source_ip.startswith("::ffff:"):
+                router = self.routers.get(source_ip[7:])
+            if router is not None:
+                fields["router"] = router
+        if original_length is not None:
+            self.truncated += 1
+            fields["truncated"] = True
+            fields["original_length"] = original_length
+        if self.include_raw:
+            fields["raw"] = data.decode("utf-8", "backslashreplace")
+        severity = fields.get("severity")
+        head = self._heads.get((severity, received_at))
+        if head is None:
+            head = self._head(severity, received_at)
+        source = self._sources.get((source_ip, source_port, transport))
+        if source is None:
+            source = self._source(source_ip, source_port, transport)
+        body = _dumps(fields, option=_NEWLINE)
+        # body[1:] drops its "{"; with no fields at all, the source's "," must go instead.
+        line = head + source + body[1:] if len(body) > 3 else head + source[:-1] + b"}\n"
+        if len(line) <= self.max_line:
+            return line
         record: dict[str, Any] = {
             "event": "syslog",
-            "level": LEVELS.get(fields.get("severity"), "info"),
+            "level": LEVELS.get(severity, "info"),
             "time": received_at,
             "received_at": received_at,
             "source_ip": source_ip,
@@ -78,22 +111,30 @@ class Renderer:
             "transport": transport,
         }
         record.update(fields)
-        if self.routers:
-            router = self.routers.get(source_ip)
-            if router is None and source_ip.startswith("::ffff:"):
-                router = self.routers.get(source_ip[7:])
-            if router is not None:
-                record["router"] = router
-        if original_length is not None:
-            self.truncated += 1
-            record["truncated"] = True
-            record["original_length"] = original_length
-        if self.include_raw:
-            record["raw"] = data.decode("utf-8", "backslashreplace")
-        line = _dumps(record, option=_NEWLINE)
-        if len(line) <= self.max_line:
-            return line
         return self._fit(record, len(data) if original_length is None else original_length)
+
+    def _head(self, severity: Any, received_at: str) -> bytes:
+        if len(self._heads) >= 64:  # a new second: the old stamps are done with
+            self._heads.clear()
+        stamp = _dumps(received_at)
+        head = b'{"event":"syslog","level":%s,"time":%s,"received_at":%s,' % (
+            _dumps(LEVELS.get(severity, "info")),
+            stamp,
+            stamp,
+        )
+        self._heads[(severity, received_at)] = head
+        return head
+
+    def _source(self, source_ip: str, source_port: int, transport: str) -> bytes:
+        if len(self._sources) >= 4096:
+            self._sources.clear()
+        source = b'"source_ip":%s,"source_port":%d,"transport":%s,' % (
+            _dumps(source_ip),
+            source_port,
+            _dumps(transport),
+        )
+        self._sources[(source_ip, source_port, transport)] = source
+        return source
 
     def _shrink(self, record: dict[str, Any], key: str, line: bytes, whole: bool) -> bytes:
         """Cut the string at ``key`` so the line fits; with ``whole``, only if that suffices."""
