@@ -15,16 +15,14 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bridge.metrics import Counters
 from bridge.settings import HostPort
 from ntp_proxy.packet import HEADER_LEN, MODE_SERVER
 from ntp_proxy.poller import cancel
+from ntp_proxy.stamped import Address
 
 COUNTERS = ("relayed", "relay_timeouts", "relay_invalid", "dropped_inflight")
-
-Address = tuple[Any, ...]
 
 
 @dataclass(slots=True)
@@ -112,12 +110,13 @@ class Relay:
         self.table = RelayTable(counters, timeout, max_inflight)
         self.select = select
         self._sockets: list[asyncio.DatagramTransport] = []
-        self._client: asyncio.DatagramTransport | None = None
+        self._send: Callable[[bytes, Address], None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
-    async def start(self, client_transport: asyncio.DatagramTransport) -> None:
+    async def start(self, send: Callable[[bytes, Address], None]) -> None:
+        """Open the upstream sockets; ``send`` delivers a reply to a client."""
         loop = asyncio.get_running_loop()
-        self._client = client_transport
+        self._send = send
         for index, upstream in enumerate(self.upstreams):
             transport, _ = await loop.create_datagram_endpoint(
                 functools.partial(_UpstreamProtocol, self, index),
@@ -137,8 +136,8 @@ class Relay:
 
     def reply(self, data: bytes, index: int) -> None:
         answer = self.table.answer(data, index)
-        if answer is not None and self._client is not None:
-            self._client.sendto(answer[0], answer[1])
+        if answer is not None and self._send is not None:
+            self._send(*answer)
 
     async def _sweep(self) -> None:
         while True:

@@ -39,6 +39,8 @@ COUNTERS = (
 KOD_INTERVAL = 10.0
 
 _REPLY = struct.Struct("!BBBbII4sQ8sQQ")
+_HEAD = struct.Struct("!BBBbII4sQ8sQ")
+_STAMP = struct.Struct("!Q")
 _NTP_DELTA = 2_208_988_800
 _FRAC = float(1 << 32)
 _MASK64 = (1 << 64) - 1
@@ -104,30 +106,36 @@ class Responder:
         return Verdict.SERVE
 
     def reply(self, request: bytes, received: float, now: float) -> bytes:
-        """The answer to a screened request that arrived at local time ``received``.
+        """The answer to a screened request that arrived at local time ``received``."""
+        return self.reply_head(request, received) + self.transmit_stamp(now)
 
-        ``now`` is read by the caller just before this call, as close to sending as it gets.
+    def reply_head(self, request: bytes, received: float) -> bytes:
+        """The first 40 bytes of the answer: everything but the transmit timestamp.
+
+        The caller appends :meth:`transmit_stamp` of a clock read immediately before sending,
+        so the gap between the stamp and the datagram leaving is a single bytes concatenation.
         """
         clock = self.clock
-        offset = clock.offset
-        if now <= clock.valid_until:
+        if received <= clock.valid_until:
             leap, stratum = clock.leap, clock.stratum
         else:
             leap, stratum = LEAP_UNSYNC, STRATUM_UNSYNC
         self.counters.incr("replies")
-        return _REPLY.pack(
+        return _HEAD.pack(
             (leap << 6) | (request[0] & 0x38) | MODE_SERVER,
             stratum,
             request[2],
             self.precision,
             to_short(clock.root_delay),
-            to_short(clock.root_dispersion(now)),
+            to_short(clock.root_dispersion(received)),
             clock.refid,
             clock.reference,
             request[40:48],
-            int((received + offset + _NTP_DELTA) * _FRAC) & _MASK64,
-            int((now + offset + _NTP_DELTA) * _FRAC) & _MASK64,
+            int((received + clock.offset + _NTP_DELTA) * _FRAC) & _MASK64,
         )
+
+    def transmit_stamp(self, now: float) -> bytes:
+        return _STAMP.pack(int((now + self.clock.offset + _NTP_DELTA) * _FRAC) & _MASK64)
 
     def kiss(self, request: bytes, verdict: Verdict, received: float, now: float) -> bytes:
         """A kiss-o'-death (stratum 0, LI 3, code in refid): it never carries usable time."""

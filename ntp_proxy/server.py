@@ -1,8 +1,9 @@
 """The asyncio side of the NTP proxy: the client socket, the poller task and the health state.
 
-The receive timestamp is read first thing in ``datagram_received`` and the transmit timestamp
-immediately before the reply is packed, so the only time not accounted for in the client's
-delay is the event loop's own wake-up; everything else is in the sans-IO modules.
+The client socket is read directly (``add_reader`` and ``recvmsg``), up to a batch of datagrams
+per wake-up, because the receive timestamp must be the kernel's (:mod:`ntp_proxy.stamped`); the
+transmit timestamp is read immediately before the reply is packed and sent. Everything else is
+in the sans-IO modules.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from typing import Any, cast
 
 from bridge.guard import Allowlist, RateLimiter
 from bridge.metrics import Counters
@@ -23,43 +23,13 @@ from ntp_proxy.poller import Poller, cancel
 from ntp_proxy.relay import Relay
 from ntp_proxy.responder import Responder, Verdict
 from ntp_proxy.settings import NtpSettings
+from ntp_proxy.stamped import Address, recv_stamped, stamped_socket
 
 # Room for a burst of requests while the loop is busy (the kernel caps it at rmem_max).
 RECEIVE_BUFFER = 4 * 1024 * 1024
-
-Address = tuple[Any, ...]
-
-
-class _ClientProtocol(asyncio.DatagramProtocol):
-    """Answers (or relays) each client datagram as it arrives; never raises on bad input."""
-
-    def __init__(self, service: NtpService) -> None:
-        self.service = service
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # uvloop's UDP transport does not subclass asyncio.DatagramTransport, so no isinstance.
-        self.transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: Address) -> None:
-        received = time.time()
-        service = self.service
-        responder = service.responder
-        verdict = responder.screen(data, addr[0], received)
-        if verdict is Verdict.DROP:
-            return
-        assert self.transport is not None
-        if verdict is Verdict.SERVE:
-            if service.relay is not None:
-                service.relay.forward(data, addr)
-                return
-            self.transport.sendto(responder.reply(data, received, time.time()), addr)
-        else:
-            self.transport.sendto(responder.kiss(data, verdict, received, time.time()), addr)
-
-    def error_received(self, exc: Exception) -> None:
-        """ICMP errors about earlier replies (client gone): counted, nothing else to do."""
-        self.service.counters.incr("send_errors")
+SEND_BUFFER = 1024 * 1024
+# Datagrams handled per wake-up before the loop gets a turn (timers, health checks, polls).
+BATCH = 256
 
 
 class NtpService:
@@ -75,6 +45,7 @@ class NtpService:
             *poller_module.COUNTERS,
             *(relay_module.COUNTERS if settings.mode == "relay" else ()),
             "send_errors",
+            "receive_errors",
             gauges=poller_module.GAUGES,
         )
         self.precision = measure_precision(time.time)
@@ -93,6 +64,7 @@ class NtpService:
             self.counters,
             poll=settings.poll,
             precision=self.precision,
+            burst=settings.poll_burst,
         )
         self.relay: Relay | None = None
         if settings.mode == "relay":
@@ -103,7 +75,7 @@ class NtpService:
                 max_inflight=settings.relay_max_inflight,
                 select=lambda: self.clock.selected,
             )
-        self._transport: asyncio.DatagramTransport | None = None
+        self._sock: socket.socket | None = None
         self._poll_task: asyncio.Task[None] | None = None
 
     def ready(self) -> bool:
@@ -111,23 +83,21 @@ class NtpService:
         return self.clock.synchronised(time.time())
 
     async def start(self) -> dict[str, str]:
-        loop = asyncio.get_running_loop()
         listen = self.settings.listen
-        family = socket.AF_INET6 if ":" in listen.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_DGRAM)
+        sock = stamped_socket(socket.AF_INET6 if ":" in listen.host else socket.AF_INET)
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
             sock.bind((listen.host, listen.port))
-            sock.setblocking(False)
         except OSError:
             sock.close()
             raise
-        transport, _ = await loop.create_datagram_endpoint(lambda: _ClientProtocol(self), sock=sock)
-        self._transport = transport
+        self._sock = sock
         if self.relay is not None:
-            await self.relay.start(transport)
+            await self.relay.start(self.send)
+        asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
         self._poll_task = asyncio.create_task(self.poller.run())
-        host, port = transport.get_extra_info("sockname")[:2]
+        host, port = sock.getsockname()[:2]
         return {
             "listen": format_address(host, port),
             "mode": self.settings.mode,
@@ -135,9 +105,51 @@ class NtpService:
             "precision": str(self.precision),
         }
 
+    def _readable(self) -> None:
+        """Answer (or relay) what has arrived; bad input is counted, never raised."""
+        sock = self._sock
+        assert sock is not None
+        responder = self.responder
+        screen, stamp, relay = responder.screen, responder.transmit_stamp, self.relay
+        clock = time.time
+        for _ in range(BATCH):
+            try:
+                data, addr, received = recv_stamped(sock)
+            except BlockingIOError:
+                return
+            except OSError:
+                self.counters.incr("receive_errors")
+                return
+            verdict = screen(data, addr[0], received)
+            if verdict is Verdict.DROP:
+                continue
+            if verdict is Verdict.SERVE:
+                if relay is not None:
+                    relay.forward(data, addr)
+                    continue
+                head = responder.reply_head(data, received)
+                reply = head + stamp(clock())
+            else:
+                reply = responder.kiss(data, verdict, received, clock())
+            try:
+                sock.sendto(reply, addr)
+            except OSError:  # send buffer full or the client's address unusable
+                self.counters.incr("send_errors")
+
+    def send(self, data: bytes, addr: Address) -> None:
+        """Send to a client from the listening socket (the relay's replies)."""
+        if self._sock is None:
+            return
+        try:
+            self._sock.sendto(data, addr)
+        except OSError:
+            self.counters.incr("send_errors")
+
     async def stop(self) -> None:
-        if self._transport is not None:
-            self._transport.close()
+        if self._sock is not None:
+            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
         await cancel(self._poll_task)
         if self.relay is not None:
             await self.relay.stop()

@@ -39,6 +39,12 @@ class NtpSettings(CommonSettings):
         "and non-smearing servers",
     )
     poll: float = option(16.0, parse=positive_float, help="seconds between upstream polls")
+    poll_burst: int = option(
+        4,
+        parse=positive_int,
+        help="requests sent back to back each poll, the lowest-delay reply kept; 1 for "
+        "rate-limited public servers",
+    )
     max_holdover: float = option(
         3600.0,
         parse=positive_float,

@@ -64,9 +64,10 @@ async def fake_upstream(answer: Answer) -> AsyncIterator[tuple[HostPort, FakeUps
         transport.close()
 
 
-def poller_for(*upstreams: HostPort, poll: float = 0.4) -> Poller:
+def poller_for(*upstreams: HostPort, poll: float = 0.4, burst: int = 4) -> Poller:
     clock = Clock([str(u) for u in upstreams], max_holdover=60.0)
-    return Poller(upstreams, clock, Counters(*COUNTERS, gauges=GAUGES), poll=poll, precision=-22)
+    counters = Counters(*COUNTERS, gauges=GAUGES)
+    return Poller(upstreams, clock, counters, poll=poll, precision=-22, burst=burst)
 
 
 async def test_spoofed_reply_is_ignored_and_the_genuine_one_used() -> None:
@@ -79,11 +80,39 @@ async def test_spoofed_reply_is_ignored_and_the_genuine_one_used() -> None:
         poller = poller_for(address)
         sample = await poller.exchange(address)
     assert sample is not None and abs(sample.offset - 0.5) < 0.01
-    assert poller.counters.snapshot()["upstream_invalid"] == 1
+    assert poller.counters.snapshot()["upstream_invalid"] == 4  # one per request of the burst
     assert poller.counters.snapshot()["upstream_errors"] == 0
+    assert len(upstream.requests) == 4
+    assert len({r.transmit for r in upstream.requests}) == 4  # a fresh nonce each
     request = upstream.requests[0]
     assert (request.mode, request.version) == (3, 4)
     assert request.transmit != 0 and request.receive == 0
+
+
+async def test_burst_keeps_the_reply_with_the_lowest_delay() -> None:
+    loop = asyncio.get_running_loop()
+
+    class SlowFirst(FakeUpstream):
+        def datagram_received(self, data: bytes, addr: Any) -> None:
+            request = decode(data)
+            self.requests.append(request)
+            if len(self.requests) == 2:  # 30 ms late, and its clock reads 0.4 s further ahead
+                reply = good(request, offset=0.9)
+                loop.call_later(0.03, self.transport.sendto, reply, addr)
+            else:
+                self.transport.sendto(good(request, offset=0.5), addr)
+
+    transport, upstream = await loop.create_datagram_endpoint(
+        lambda: SlowFirst(lambda request: []), local_addr=("127.0.0.1", 0)
+    )
+    try:
+        address = HostPort("127.0.0.1", transport.get_extra_info("sockname")[1])
+        poller = poller_for(address, poll=1.0, burst=3)
+        sample = await poller.exchange(address)
+    finally:
+        transport.close()
+    assert len(upstream.requests) == 3
+    assert sample is not None and abs(sample.offset - 0.5) < 0.005 and sample.delay < 0.03
 
 
 async def test_only_wrong_replies_mean_no_sample() -> None:
@@ -100,7 +129,7 @@ async def test_only_wrong_replies_mean_no_sample() -> None:
         poller = poller_for(address)
         assert await poller.exchange(address) is None
     counts = poller.counters.snapshot()
-    assert counts["upstream_invalid"] == 4 and counts["upstream_errors"] == 1
+    assert counts["upstream_invalid"] == 4 * 4 and counts["upstream_errors"] == 1
 
 
 async def test_silent_upstream_times_out() -> None:
