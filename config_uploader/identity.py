@@ -76,7 +76,7 @@ _EXTENSIONS: Final = re.compile(
     r"(?:\.(?:txt|cfg|conf|config|rsc|backup|log|text|gz|gzip|zip))+$", _I
 )
 _STAMP: Final = re.compile(
-    r"[-_.]?(?:\d{4}-?\d{2}-?\d{2}|\d{6})(?:[-_T]?\d{2}[-:]?\d{2}(?:[-:]?\d{2})?)?$"
+    r"[-_.](?:\d{4}-?\d{2}-?\d{2}|\d{6})(?:[-_T]?\d{2}[-:]?\d{2}(?:[-:]?\d{2})?)?$"
 )
 _DATE_ONLY: Final = re.compile(r"[\d\s_.:-]*")
 _YAMAHA_MODEL: Final = re.compile(

@@ -85,7 +85,7 @@ _DROP: Final = {
 _ROUTEROS_HEADER: Final = re.compile(
     r"# (?:[A-Za-z]{3}/\d{1,2}/\d{4}|\d{4}[-/]\d{2}[-/]\d{2}) \d{1,2}:\d{2}:\d{2} (by RouterOS\b.*)"
 )
-_CONTINUATION: Final = re.compile(r"\\\n[ \t]*")
+_CONTINUATION: Final = re.compile(r"\\[ \t]*\n[ \t]*")
 
 
 def decode(raw: bytes) -> tuple[str, str]:
@@ -102,7 +102,7 @@ def normalise(text: str, vendor: Vendor) -> str:
     """The comparable form of ``text`` (see the module docstring for what is removed)."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if vendor in ("routeros", "unknown") and "\\\n" in text:
+    if vendor in ("routeros", "unknown") and "\\" in text:
         text = _CONTINUATION.sub("", text)
     lines = [line.rstrip() for line in text.split("\n")]
     start = 0

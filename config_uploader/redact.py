@@ -149,7 +149,7 @@ _YAMAHA: Final = (
         r"^\s*pp auth (?:myname|username) \S+ (?P<v>\S+)(?:.*? myname \S+ (?P<v2>\S+))?",
         "pp auth ",
     ),
-    _rule(r"^\s*ipsec ike xauth myname \S+ (?P<v>.+)", "xauth myname "),
+    _rule(r"^\s*ipsec ike xauth myname \S+ \S+ (?P<v>.+)", "xauth myname "),
     _rule(r"^\s*ipsec ike pre-shared-key \S+(?: text| hex)? (?P<v>.+)", "pre-shared-key "),
     _rule(r"^\s*radius secret (?P<v>.+)", "radius secret "),
     _rule(r"^\s*l2tp tunnel auth on (?P<v>.+)", "l2tp tunnel auth on "),
@@ -204,6 +204,10 @@ _NET_VALUE: Final = (
 _NET: Final = _rule(
     r"(?<![A-Za-z0-9_])(?:" + _NET_KEYWORDS + r")(?:\s*[=:]\s*|\s+)" + _NET_VALUE,
     *_NET_TRIGGERS,
+)
+# RouterOS writes attribute=value: a keyword followed by a blank is a value, not a key.
+_NET_ROUTEROS: Final = _rule(
+    r"(?<![A-Za-z0-9_])(?:" + _NET_KEYWORDS + r")\s*[=:]\s*" + _NET_VALUE, *_NET_TRIGGERS
 )
 # Junos values end at its ; { } syntax.
 _NET_JUNOS: Final = _rule(
@@ -290,7 +294,7 @@ _PROFILES: Final[dict[Vendor, _Profile]] = {
     "eos": _Profile(_CISCO + _COMMON, _NET, cisco=True),
     "junos": _Profile(_JUNOS + _COMMON, _NET_JUNOS, junos=True),
     "yamaha": _Profile(_YAMAHA + _COMMON, _NET),
-    "routeros": _Profile(_ROUTEROS + _COMMON, _NET, routeros=True),
+    "routeros": _Profile(_ROUTEROS + _COMMON, _NET_ROUTEROS, routeros=True),
     "unknown": _Profile(
         _YAMAHA + _ROUTEROS + _JUNOS + _CISCO + _COMMON,
         _NET_UNKNOWN,
@@ -300,6 +304,7 @@ _PROFILES: Final[dict[Vendor, _Profile]] = {
     ),
 }
 _WORDS: Final = {vendor: profile.words() for vendor, profile in _PROFILES.items()}
+_WORDS_OF: Final = {id(profile): _WORDS[vendor] for vendor, profile in _PROFILES.items()}
 _ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -426,19 +431,9 @@ def _redacted(
         if k <= done or k in changed:
             continue
         line = lines[k]
-        woken = {id(rule): rule for word in hits[k] for rule in words[word]}
-        net = woken.pop(id(profile.net), None)
-        if id(_JUNOS_SNMP_COMMUNITY) in woken and not context.in_snmp(k):
-            del woken[id(_JUNOS_SNMP_COMMUNITY)]
-        if id(_ROUTEROS_SNMP_NAME) in woken and not _is_snmp_section(context.section(k)):
-            del woken[id(_ROUTEROS_SNMP_NAME)]
-        if profile.cisco and _KEY_INDEX.fullmatch(line) and context.parent(k)[:9] == "key chain":
-            woken.clear()  # a key chain's key index is no key
-        spans = _spans(woken.values(), line)
-        if net is not None:
-            spans += [span for span in _spans((net,), line) if not _overlaps(span, spans)]
+        spans = _line_spans(line, hits[k], profile, context, k)
         if spans:
-            changed[k] = _render(line, spans)
+            changed[k] = _settle(line, spans, profile, context, k)
         # RouterOS: a value cut by a "\" continuation goes on with the next line's first word.
         while profile.routeros and k + 1 < len(lines) and line.endswith("\\"):
             if not any(end == len(line) for _, end in spans):
@@ -448,14 +443,54 @@ def _redacted(
             first = _FIRST_WORD.match(line)
             spans = [first.span(1)] if first else []
             if k in hits:
-                spans += _spans({id(r): r for w in hits[k] for r in words[w]}.values(), line)
+                spans += _line_spans(line, hits[k], profile, context, k)
             if spans:
-                changed[k] = _render(line, spans)
+                changed[k] = _settle(line, spans, profile, context, k)
             done = k
     if wanted is not None:
         keep = set(wanted)
         return {k: line for k, line in changed.items() if k in keep}
     return changed
+
+
+def _line_spans(
+    line: str, found: Iterable[str], profile: _Profile, context: _Context, k: int
+) -> list[Span]:
+    """The secret spans of line ``k``, given the trigger words found in it."""
+    words = _WORDS_OF[id(profile)]
+    woken = {id(rule): rule for word in found for rule in words[word]}
+    net = woken.pop(id(profile.net), None)
+    if id(_JUNOS_SNMP_COMMUNITY) in woken and not context.in_snmp(k):
+        del woken[id(_JUNOS_SNMP_COMMUNITY)]
+    if id(_ROUTEROS_SNMP_NAME) in woken and not _is_snmp_section(context.section(k)):
+        del woken[id(_ROUTEROS_SNMP_NAME)]
+    if profile.cisco and _KEY_INDEX.fullmatch(line) and context.parent(k)[:9] == "key chain":
+        woken.clear()  # a key chain's key index is no key
+    spans = _spans(woken.values(), line)
+    if net is not None:
+        spans += [span for span in _spans((net,), line) if not _overlaps(span, spans)]
+    return spans
+
+
+_MAX_ROUNDS: Final = 8
+
+
+def _settle(line: str, spans: list[Span], profile: _Profile, context: _Context, k: int) -> str:
+    """Render ``spans``, then redact the result again until it stays as it is.
+
+    Rules of several families (``"unknown"``) can leave a line that one of them would take
+    further; settling makes redacting an already redacted text change nothing.
+    """
+    words = _WORDS_OF[id(profile)]
+    new = _render(line, spans)
+    for _ in range(_MAX_ROUNDS):
+        low = new.lower() if new.isascii() else new.translate(_ASCII_LOWER)
+        again = _line_spans(new, [w for w in words if w in low], profile, context, k)
+        newer = _render(new, again) if again else new
+        if newer == new:
+            break
+        new = newer
+    return new
 
 
 def _is_snmp_section(section: str) -> bool:
