@@ -295,7 +295,7 @@ def highest_lossless(results: list[Result], name: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rates", default="10000,25000,50000,75000,100000,150000")
+    parser.add_argument("--rates", default="10000,25000,50000,75000,100000,125000,150000")
     parser.add_argument("--seconds", type=float, default=2.0, help="sending time per step")
     parser.add_argument("--workers", default="1,2", help="edge-bridge --workers values to run")
     parser.add_argument("--recv-buffer", type=int, default=0, help="bytes (default: rmem_max)")

@@ -47,6 +47,7 @@ COUNTERS = (
 GAUGES = ("tcp_open",)
 
 DRAIN_MAX = 512  # datagrams per wake-up: bounds a batch and keeps TCP and /healthz served
+FLUSH_AT = 4096  # lines: a TCP read of tiny frames is written out in slices this big
 TICK = 1.0  # seconds between reads of kernel drops and checks for due warnings
 STOP_DRAIN_SECONDS = 2.0  # at stop, how long to keep emitting what the kernel already holds
 TCP_QUIET = 0.1  # at stop, a connection silent this long has sent what it had in flight
@@ -247,7 +248,10 @@ class Receiver:
             except Exception:
                 errors += 1
                 fields = _unparsed(data)
-            self._pending.append(render(fields, data, ip, port, "tcp", stamp))
+            pending = self._pending
+            pending.append(render(fields, data, ip, port, "tcp", stamp))
+            if len(pending) >= FLUSH_AT:
+                self.flush()
         values = self.counters.values
         values["received"] += len(frames)
         values["dropped_rate_limited"] += limited

@@ -480,3 +480,52 @@ def test_workers_share_the_port_and_sum_their_counters() -> None:
 def _children(pid: int) -> list[int]:
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     return [int(c) for c in children]
+
+
+def test_workers_exit_when_the_parent_dies() -> None:
+    with Daemon.start(["syslog", *LOCAL, "--workers", "2"]) as daemon:
+        children = _children(daemon.proc.pid)
+        assert len(children) == 2
+        daemon.proc.kill()  # no SIGTERM: the workers must notice on their own
+        daemon.proc.wait(5)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+            time.sleep(0.1)
+        assert not [pid for pid in children if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_connections_over_the_limit_are_refused() -> None:
+    text = marker()
+    with Daemon.start(["syslog", *LOCAL, "--max-connections", "1"]) as daemon:
+        with tcp_socket(daemon) as first:
+            first.sendall(f"<13>first {text}\n".encode())
+            syslog_with(daemon, text)
+            with tcp_socket(daemon) as second:
+                second.settimeout(5)
+                try:
+                    second.sendall(b"<13>second\n")
+                    answer = second.recv(100)
+                except ConnectionResetError:
+                    answer = b""
+                assert answer == b""
+            first.sendall(f"<13>still served {text}\n".encode())
+            syslog_with(daemon, text, count=2)
+        counters = counters_when(daemon, lambda c: c["tcp_refused"] >= 1)
+        assert counters["tcp_refused"] == 1 and counters["tcp_connections"] == 1
+
+
+def test_a_burst_of_tiny_tcp_frames_is_all_emitted(receiver: Daemon) -> None:
+    text = marker()
+    with tcp_socket(receiver) as sock:
+        sock.sendall(b"".join(f"{text} {i}\n".encode() for i in range(10_000)))
+    lines = syslog_with(receiver, text, count=10_000, timeout=30)
+    assert len(lines) == 10_000
+    assert {line["format"] for line in lines} == {"nopri"}
