@@ -73,7 +73,6 @@ class _Worker:
         self.report_transport: asyncio.ReadTransport | None = None
         self.exited: asyncio.Future[int] | None = None
         self.output_closed: asyncio.Future[None] | None = None
-        self.latest: dict[str, int | float] = {}  # the running worker's last report
 
     @property
     def alive(self) -> bool:
@@ -118,12 +117,17 @@ class _Output(asyncio.SubprocessProtocol):
 
 
 class _Reports(asyncio.Protocol):
-    """A worker's counter reports: one JSON object per line, cumulative since it started."""
+    """One worker process's counter reports: JSON lines, cumulative since it started.
 
-    def __init__(self, pool: WorkerPool, worker: _Worker) -> None:
+    Its last report is final only once the pipe is at end of file (the process is gone and
+    everything it wrote was read); only then are its counts folded into the pool's total, so
+    a report read after the process exited is neither lost nor counted twice.
+    """
+
+    def __init__(self, pool: WorkerPool) -> None:
         self.pool = pool
-        self.worker = worker
         self.partial = b""
+        self.latest: dict[str, int | float] = {}
 
     def data_received(self, data: bytes) -> None:
         lines = (self.partial + data).split(b"\n")
@@ -132,8 +136,11 @@ class _Reports(asyncio.Protocol):
             with contextlib.suppress(ValueError, TypeError):
                 report = json.loads(line)
                 if isinstance(report, dict):
-                    self.worker.latest = report
+                    self.latest = report
         self.pool.sum_counters()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.pool.fold(self)
 
 
 class WorkerPool:
@@ -151,6 +158,7 @@ class WorkerPool:
         self._finished: dict[str, int | float] = dict.fromkeys(COUNTERS, 0)
         self._stopping = False
         self._restarts: set[asyncio.Task[None]] = set()
+        self._reporting: set[_Reports] = set()
 
     def ready(self) -> bool:
         return not self._stopping and all(w.alive for w in self.workers)
@@ -199,20 +207,25 @@ class WorkerPool:
         worker.transport = transport
         worker.exited = protocol.exited
         worker.output_closed = protocol.closed
-        worker.latest = {}
+        reports = _Reports(self)
+        self._reporting.add(reports)
         worker.report_transport, _ = await loop.connect_read_pipe(
-            lambda: _Reports(self, worker), os.fdopen(report_r, "rb", buffering=0)
+            lambda: reports, os.fdopen(report_r, "rb", buffering=0)
         )
         protocol.exited.add_done_callback(lambda _f: self._on_exit(worker))
 
+    def fold(self, reports: _Reports) -> None:
+        """A worker process is gone: its last counts join those of the finished ones."""
+        if reports in self._reporting:
+            self._reporting.discard(reports)
+            for name in COUNTERS:
+                self._finished[name] = self._finished.get(name, 0) + reports.latest.get(name, 0)
+        self.sum_counters()
+
     def _on_exit(self, worker: _Worker) -> None:
-        """Fold a finished worker's counts into the total; restart it unless stopping."""
+        """A worker exited: restart it unless stopping."""
         assert worker.transport is not None
         code = worker.transport.get_returncode()
-        for name in COUNTERS:
-            value = worker.latest.get(name, 0)
-            self._finished[name] = self._finished.get(name, 0) + value
-        worker.latest = {}
         self.sum_counters()
         if self._stopping:
             return
@@ -225,8 +238,6 @@ class WorkerPool:
         await asyncio.sleep(RESTART_DELAY)
         if self._stopping:
             return
-        if worker.report_transport is not None:
-            worker.report_transport.close()
         await self._spawn(worker)
         self.log.info("syslog.worker_restarted", worker=worker.index)
 
@@ -234,13 +245,13 @@ class WorkerPool:
         values = self.counters.values
         for name in COUNTERS:
             values[name] = int(
-                self._finished.get(name, 0) + sum(w.latest.get(name, 0) for w in self.workers)
+                self._finished.get(name, 0) + sum(r.latest.get(name, 0) for r in self._reporting)
             )
         # The parent holds every socket, so it reads the kernel drops itself: they stay
         # right across a worker's restart, when no worker reads that socket.
         values["kernel_drops"] = sum(kernel_drops(w.udp) for w in self.workers)
         self.counters.set_gauge(
-            "tcp_open", sum(float(w.latest.get("tcp_open", 0)) for w in self.workers)
+            "tcp_open", sum(float(r.latest.get("tcp_open", 0)) for r in self._reporting)
         )
         self.counters.set_gauge("workers", sum(1 for w in self.workers if w.alive))
 
@@ -265,7 +276,10 @@ class WorkerPool:
                     if worker.alive and worker.transport is not None:
                         self.log.error("syslog.worker_stop_timeout", worker=worker.index)
                         worker.transport.kill()
-        await asyncio.sleep(0)  # let the last reports arrive before the final sum
+        for _ in range(50):  # the report pipes reach end of file just after the exits
+            if not self._reporting:
+                break
+            await asyncio.sleep(0.01)
         for worker in self.workers:
             if worker.report_transport is not None:
                 worker.report_transport.close()

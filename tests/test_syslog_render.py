@@ -212,3 +212,16 @@ def test_summary_is_bounded_and_forced_at_shutdown() -> None:
     assert fields_ is not None
     assert fields_["dropped"] == 20 and fields_["sources"] == 3
     assert fields_["dropped_from_untracked_sources"] == 17
+
+
+def test_the_spliced_head_makes_valid_json_even_without_parsed_fields() -> None:
+    line = Renderer().render({}, b"", "fe80::1%eth0", 514, "tcp", STAMP)
+    assert orjson.loads(line) == {
+        "event": "syslog",
+        "level": "info",
+        "time": STAMP,
+        "received_at": STAMP,
+        "source_ip": "fe80::1%eth0",
+        "source_port": 514,
+        "transport": "tcp",
+    }
