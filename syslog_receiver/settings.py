@@ -61,7 +61,10 @@ class SyslogSettings(CommonSettings):
     rate_limit: float = option(
         2000.0,
         parse=non_negative_float,
-        help="messages per second accepted from one source address; 0 = no limit",
+        help=(
+            "messages per second accepted from one source address, 0 = no limit; drops are"
+            " counted and summarised in one warning per --metrics-interval"
+        ),
     )
     rate_burst: float = option(
         10000.0, parse=positive_float, help="messages one source may send at once above the rate"
