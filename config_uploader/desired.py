@@ -9,12 +9,11 @@ restart, and a task never judges drift against a copy older than the one in the 
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from config_uploader.store import StoreError, parse_s3_url, s3_client
+from config_uploader.store import StoreError, in_thread, parse_s3_url, s3_client
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -48,7 +47,7 @@ class DesiredDir:
         self.description = str(root)
 
     async def get(self, router: str) -> Desired | None:
-        return await asyncio.to_thread(self._get_sync, router)
+        return await in_thread(self._get_sync, router)
 
     def _get_sync(self, router: str) -> Desired | None:
         for name in candidates(router):
@@ -86,7 +85,7 @@ class DesiredS3:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return await asyncio.to_thread(self._get_sync, router)
+            return await in_thread(self._get_sync, router)
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"{self.description}: {exc}") from exc
 

@@ -57,6 +57,9 @@ from config_uploader.store import (
 from config_uploader.vendor import Vendor
 
 REJECT_REASONS = ("empty", "undecodable", "too_large", "auth", "forbidden", "rate")
+# Vendor banners and characteristic commands come early; scanning all of a 64 KiB config
+# (vendor.SCAN_CHARS) costs more than the rest of an upload's parsing together.
+DETECT_CHARS = 8192
 # Normalised texts of the latest versions kept in memory for the next diff; bounded in bytes.
 CACHE_BYTES = 64 * 1024 * 1024
 
@@ -261,7 +264,7 @@ class ConfigService:
 
     async def ingest(self, upload: Upload) -> IngestResult:
         """Store one upload and report on it; :class:`StoreError` when the store fails."""
-        kind = vendor.detect(upload.text)
+        kind = vendor.detect(upload.text[:DETECT_CHARS])
         normalised = normalise(upload.text, kind)
         router, identified_by = self.identify(upload, normalised, kind)
         router = safe_name(router)

@@ -14,14 +14,14 @@ stored again; the first upload of that content keeps its original bytes.
 
 Local layout (``--store DIR``)::
 
-    DIR/<router>/00000001/config      original bytes
-    DIR/<router>/00000001/meta.json   VersionMeta
-    DIR/<router>/state.json           RouterState (last upload, drift), a replaceable summary
+    DIR/<router>/00000001      one line of JSON (VersionMeta), then the original bytes
+    DIR/<router>/state.json    RouterState (last upload, drift), a replaceable summary
 
-A version is written into a temporary directory (files and directory fsynced) that is renamed
-to its number; rename(2) of a directory onto an existing non-empty one fails, which makes the
-rename both the commit point and the exclusive create. A kill -9 leaves at most a ``.tmp-*``
-directory, which readers ignore and ``open()`` sweeps when it is old.
+(``tail -n +2 DIR/rtr1/00000007`` is the config as the router sent it.) A version is written
+to a temporary file and fsynced, then hard-linked to its number: link(2) fails when the name
+exists, which makes it both the commit point and the exclusive create; the directory is
+fsynced before the upload is answered. One file and two fsyncs per version: a kill -9 leaves
+at most a ``.tmp-*`` file, which readers ignore and ``open()`` sweeps when it is old.
 
 S3 layout (``--store s3://BUCKET/PREFIX``)::
 
@@ -38,10 +38,10 @@ import contextlib
 import dataclasses
 import os
 import re
-import shutil
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -59,6 +59,20 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._:@-]")
 MAX_NAME = 128
 TMP_MAX_AGE = 3600.0
 COMMIT_ATTEMPTS = 64
+
+
+# Blocking store work (fsync, boto3) runs here rather than in asyncio's default executor: enough
+# threads that concurrent uploads' fsyncs share journal commits and S3 requests overlap, and
+# none taken from whatever else uses the default executor.
+STORE_THREADS = 16
+_executor: ThreadPoolExecutor | None = None
+
+
+async def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="store")
+    return await asyncio.get_running_loop().run_in_executor(_executor, fn, *args)
 
 
 class StoreError(Exception):
@@ -246,13 +260,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _write_file(path: Path, data: bytes) -> None:
+def _write_file(path: Path, data: bytes, sync: bool = True) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
     try:
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
-        os.fsync(fd)
+        if sync:
+            os.fsync(fd)
     finally:
         os.close(fd)
 
@@ -263,13 +278,13 @@ class LocalStore:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.description = str(root)
-        # router -> newest version number seen; re-checked against the disk on every use.
-        self._latest: dict[str, int] = {}
+        # router -> newest version seen; re-checked against the disk (one stat) on every use.
+        self._latest: dict[str, VersionMeta] = {}
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking file work in a thread; an OS error becomes a :class:`StoreError`."""
         try:
-            return await asyncio.to_thread(fn, *args)
+            return await in_thread(fn, *args)
         except OSError as exc:
             raise StoreError(f"{self.root}: {exc}") from exc
 
@@ -292,26 +307,38 @@ class LocalStore:
                 if entry.name.startswith(".tmp-"):
                     with contextlib.suppress(OSError):
                         if entry.stat().st_mtime < cutoff:
-                            shutil.rmtree(entry, ignore_errors=True)
+                            entry.unlink()
 
     async def close(self) -> None:
         return None
 
     async def latest(self, router: str) -> VersionMeta | None:
+        cached = self._latest.get(router)
+        if cached is not None and not self._exists(router, cached.seq + 1):
+            return cached
         return await self._run(self._latest_sync, router)
+
+    def _exists(self, router: str, seq: int) -> bool:
+        """One stat of a cached directory entry, done inline: a thread hop costs more."""
+        return os.path.exists(self.root / router / version_id(seq))
 
     def _latest_sync(self, router: str) -> VersionMeta | None:
         router_dir = self.root / router
-        seq = self._latest.get(router)
-        if seq is None:
-            seq = max(self._numbers(router_dir), default=0)
+        cached = self._latest.get(router)
+        seq = cached.seq if cached else max(self._numbers(router_dir), default=0)
         # Another process may have appended since: walk forward to the real end.
-        while (router_dir / version_id(seq + 1)).is_dir():
+        while self._exists(router, seq + 1):
             seq += 1
         if seq == 0:
             return None
-        self._latest[router] = seq
-        return self._read_meta(router_dir / version_id(seq))
+        meta = self._read_meta(router_dir / version_id(seq))
+        self._remember(meta)
+        return meta
+
+    def _remember(self, meta: VersionMeta) -> None:
+        cached = self._latest.get(meta.router)
+        if cached is None or cached.seq < meta.seq:
+            self._latest[meta.router] = meta
 
     @staticmethod
     def _numbers(router_dir: Path) -> list[int]:
@@ -322,8 +349,10 @@ class LocalStore:
         return [int(n) for n in names if is_version_id(n)]
 
     @staticmethod
-    def _read_meta(version_dir: Path) -> VersionMeta:
-        return VersionMeta.from_dict(orjson.loads((version_dir / "meta.json").read_bytes()))
+    def _read_meta(path: Path) -> VersionMeta:
+        """The metadata line of a version file, without reading the config after it."""
+        with path.open("rb") as handle:
+            return VersionMeta.from_dict(orjson.loads(handle.readline()))
 
     async def create(self, meta: VersionMeta, data: bytes) -> bool:
         return await self._run(self._create_sync, meta, data)
@@ -338,22 +367,15 @@ class LocalStore:
         if new_router:
             _fsync_dir(self.root)
         tmp = router_dir / f".tmp-{meta.version}-{os.getpid()}-{id(data):x}-{time.monotonic_ns()}"
-        tmp.mkdir()
+        _write_file(tmp, orjson.dumps(meta.to_dict()) + b"\n" + data)
         try:
-            _write_file(tmp / "config", data)
-            _write_file(tmp / "meta.json", orjson.dumps(meta.to_dict(), option=orjson.OPT_INDENT_2))
-            _fsync_dir(tmp)
-            try:
-                os.rename(tmp, final)
-            except OSError as exc:
-                if final.is_dir():  # ENOTEMPTY/EEXIST: someone else committed this number
-                    return False
-                raise StoreError(f"cannot commit {final}: {exc.strerror}") from exc
+            os.link(tmp, final)  # the commit point; fails if the number is taken
+        except FileExistsError:
+            return False
         finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+            tmp.unlink()
         _fsync_dir(router_dir)
-        self._latest[meta.router] = max(self._latest.get(meta.router, 0), meta.seq)
+        self._remember(meta)
         return True
 
     async def read(self, router: str, version: str) -> tuple[VersionMeta, bytes] | None:
@@ -362,11 +384,12 @@ class LocalStore:
     def _read_sync(self, router: str, version: str) -> tuple[VersionMeta, bytes] | None:
         if not is_version_id(version):
             return None
-        version_dir = self.root / router / version
         try:
-            return self._read_meta(version_dir), (version_dir / "config").read_bytes()
+            blob = (self.root / router / version).read_bytes()
         except FileNotFoundError:
             return None
+        head, _, data = blob.partition(b"\n")
+        return VersionMeta.from_dict(orjson.loads(head)), data
 
     async def versions(self, router: str) -> list[VersionMeta]:
         return await self._run(self._versions_sync, router)
@@ -393,7 +416,9 @@ class LocalStore:
     def _write_state_sync(self, state: RouterState) -> None:
         router_dir = self.root / state.router
         tmp = router_dir / f".tmp-state-{os.getpid()}-{time.monotonic_ns()}"
-        _write_file(tmp, orjson.dumps(state.to_dict()))
+        # Not fsynced: the state is a summary the next upload rewrites and readers can rebuild
+        # from the latest version; versions themselves are always fsynced.
+        _write_file(tmp, orjson.dumps(state.to_dict()), sync=False)
         os.replace(tmp, router_dir / "state.json")
 
     async def read_state(self, router: str) -> RouterState | None:
@@ -463,7 +488,7 @@ class S3Store:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return await asyncio.to_thread(fn, *args)
+            return await in_thread(fn, *args)
         except ClientError as exc:
             raise StoreError(f"s3://{self.bucket}: {exc}") from exc
         except BotoCoreError as exc:

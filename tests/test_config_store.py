@@ -208,8 +208,7 @@ async def test_local_store_commit_races_and_stray_tmp(tmp_path: Path) -> None:
     assert sorted(r.meta.version for r in results) == [f"{n:08d}" for n in range(1, 21)]
     # A stale temporary directory from a killed writer is ignored, then swept by open().
     stray = tmp_path / "r1" / ".tmp-00000021-1-1-1"
-    stray.mkdir()
-    (stray / "config").write_bytes(b"half")
+    stray.write_bytes(b'{"router": "r1", "vers')
     old = time.time() - 7200
     os.utime(stray, (old, old))
     assert [m.version for m in await stores[1].versions("r1")][-1] == "00000020"
@@ -226,8 +225,8 @@ def check_store_consistent(root: Path) -> dict[str, int]:
         assert numbers == list(range(1, len(numbers) + 1)), router_dir
         for n in numbers:
             version = router_dir / f"{n:08d}"
-            meta = json.loads((version / "meta.json").read_bytes())
-            data = (version / "config").read_bytes()
+            head, _, data = version.read_bytes().partition(b"\n")
+            meta = json.loads(head)
             assert hashlib.sha256(data).hexdigest() == meta["sha256"]
             assert len(data) == meta["size"]
             assert meta["version"] == version.name and meta["router"] == router_dir.name
@@ -276,9 +275,8 @@ def test_kill_9_during_writes_leaves_store_consistent(tmp_path: Path) -> None:
     assert sum(counts.values()) >= len(acknowledged)
     # Every acknowledged upload is there with its bytes (fsync before the answer).
     for ack in acknowledged:
-        meta = json.loads(
-            (store / str(ack["router"]) / str(ack["version"]) / "meta.json").read_bytes()
-        )
+        head = (store / str(ack["router"]) / str(ack["version"])).read_bytes().split(b"\n")[0]
+        meta = json.loads(head)
         assert meta["sha256"] == ack["sha256"]
 
     # A restarted uploader reads every version and continues the numbering.
