@@ -286,10 +286,12 @@ def run_step(receiver: Receiver, rate: int, seconds: float, tag: str) -> Result:
 
 
 def highest_lossless(results: list[Result], name: str) -> int:
+    """The highest rate at which this receiver, and at every lower rate, lost nothing."""
     best = 0
-    for r in results:
-        if r.receiver == name and r.received >= r.sent:
-            best = max(best, r.rate)
+    for r in sorted((r for r in results if r.receiver == name), key=lambda r: r.rate):
+        if r.received < r.sent:
+            break
+        best = r.rate
     return best
 
 
