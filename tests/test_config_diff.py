@@ -17,7 +17,7 @@ from bridge.output import MAX_LINE_BYTES
 from config_uploader import diff as diffing
 from config_uploader.diff import budget_for, split_diff, unified_diff
 from config_uploader.normalise import decode, normalise
-from config_uploader.vendor import Vendor, detect
+from config_uploader.vendor import VENDORS, Vendor, detect
 
 DATA = Path(__file__).parent / "data" / "configs"
 SECRETS: dict[str, list[str]] = {
@@ -180,3 +180,11 @@ def test_pieces_fit_and_join_back(text: str, budget: int) -> None:
     pieces = split_diff(text, budget)
     assert "".join(pieces) == text
     assert all(piece and len(orjson.dumps(piece)) <= budget for piece in pieces)
+
+
+@settings(max_examples=300, deadline=None)
+@given(old=st.text(), new=st.text(), vendor=st.sampled_from(VENDORS))
+def test_diff_of_any_texts_never_raises(old: str, new: str, vendor: Vendor) -> None:
+    diff = unified_diff(old, new, vendor)
+    assert (diff == "") == (old.removesuffix("\n") == new.removesuffix("\n"))
+    assert diff == "" or diff.startswith("--- previous\n+++ current\n@@ -")
