@@ -1,6 +1,6 @@
 """The asyncio adapter: sockets in, JSON lines out, for one process.
 
-The UDP hot path reads the socket itself (``add_reader`` and ``recvfrom`` until it would
+The UDP hot path reads the socket itself (``add_reader`` and ``recvfrom_into`` until it would
 block, at most ``DRAIN_MAX`` datagrams per wake-up), so one wake-up of the loop, one clock
 read, one ``iso_utc`` and one ``write`` serve a whole burst; every message goes through the
 allowlist, the per-source rate limit, the parser and the renderer, and is counted. Nothing
@@ -81,7 +81,6 @@ class Receiver:
         udp: socket.socket,
         tcp: socket.socket,
         counters: Counters,
-        summary_interval: float | None = None,
     ) -> None:
         self.settings = settings
         self.counters = counters
@@ -92,7 +91,8 @@ class Receiver:
         allowlist = Allowlist(settings.allow)
         self._allowlist = allowlist
         self._limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
-        interval = settings.metrics_interval if summary_interval is None else summary_interval
+        # Drops are summarised in at most one warning per metrics interval.
+        interval = settings.metrics_interval
         self._rate_drops = DropSummary(interval)
         self._kernel_drops_seen = 0
         self._kernel_warned_at = float("-inf")
@@ -104,8 +104,8 @@ class Receiver:
         self._connections: set[_TcpConnection] = set()
         self._reading = False
         self._udp_v6 = udp.family == socket.AF_INET6
-        # One receive buffer reused for every datagram: recvfrom(65536) would allocate and
-        # shrink 64 KiB per datagram, which under load costs more than the whole parse.
+        # One receive buffer reused for every datagram, where recvfrom(65536) would allocate
+        # 64 KiB per datagram and shrink it to the datagram's size.
         self._buffer = bytearray(_RECV_SIZE)
         self._view = memoryview(self._buffer)
         self._loop: asyncio.AbstractEventLoop | None = None
