@@ -12,6 +12,7 @@ exhaust memory. aiohttp's own request decompression is off: it would not apply t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
@@ -99,6 +100,17 @@ class UploadApp:
         self.service = service
         self.settings = service.settings
         self.credentials = credentials
+        self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def drained(self) -> None:
+        """Return once no upload is being received or stored.
+
+        aiohttp's own graceful shutdown stops reading request bodies at once, which would cut
+        every upload still arriving; the service waits here first, with the listener closed.
+        """
+        await self._idle.wait()
 
     def build(self) -> web.Application:
         app = web.Application(
@@ -138,11 +150,17 @@ class UploadApp:
                 return response
             authenticated = True
         request["authenticated"] = authenticated
+        self.in_flight += 1
+        self._idle.clear()
         try:
             return await handler(request)
         except StoreError as exc:
             self.service.store_failed(str(exc), request.path)
             return _json({"error": "store unavailable, retry later"}, 503, {"Retry-After": "5"})
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self._idle.set()
 
     def reject(
         self, reason: str, ip: str, request: web.Request, detail: str, status: int

@@ -20,6 +20,7 @@ Events (one JSON line each, none reaching 16 KiB):
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import time
 from collections import OrderedDict
@@ -60,6 +61,8 @@ REJECT_REASONS = ("empty", "undecodable", "too_large", "auth", "forbidden", "rat
 # Vendor banners and characteristic commands come early; scanning all of a 64 KiB config
 # (vendor.SCAN_CHARS) costs more than the rest of an upload's parsing together.
 DETECT_CHARS = 8192
+# Uploads in flight get this long to finish at SIGTERM (the runner gives a service 5 s).
+STOP_GRACE = 4.0
 # Normalised texts of the latest versions kept in memory for the next diff; bounded in bytes.
 CACHE_BYTES = 64 * 1024 * 1024
 
@@ -100,23 +103,25 @@ class TextCache:
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._items: OrderedDict[str, tuple[str, str]] = OrderedDict()  # router -> (version, text)
         self._bytes = 0
 
     def get(self, router: str, version: str) -> str | None:
-        text = self._items.get((router, version))
-        if text is not None:
-            self._items.move_to_end((router, version))
-        return text
+        item = self._items.get(router)
+        if item is None or item[0] != version:
+            return None
+        self._items.move_to_end(router)
+        return item[1]
 
     def put(self, router: str, version: str, text: str) -> None:
-        for key in [k for k in self._items if k[0] == router]:
-            self._bytes -= len(self._items.pop(key))
-        self._items[(router, version)] = text
+        old = self._items.pop(router, None)
+        if old is not None:
+            self._bytes -= len(old[1])
+        self._items[router] = (version, text)
         self._bytes += len(text)
         while self._bytes > self.max_bytes and len(self._items) > 1:
-            _, old = self._items.popitem(last=False)
-            self._bytes -= len(old)
+            _, (_, dropped) = self._items.popitem(last=False)
+            self._bytes -= len(dropped)
 
 
 def read_credentials(settings: ConfigSettings, prog: str) -> Credentials:
@@ -172,6 +177,7 @@ class ConfigService:
         self.texts = TextCache(CACHE_BYTES)
         self.log = get_logger()
         self._runner: web.AppRunner | None = None
+        self.app: UploadApp | None = None
         self._serving = False
 
     # -- Service protocol --------------------------------------------------------------------
@@ -181,9 +187,16 @@ class ConfigService:
 
     async def start(self) -> dict[str, str]:
         await self.store.open()
-        app = UploadApp(self, self.credentials).build()
+        self.app = UploadApp(self, self.credentials)
+        app = self.app.build()
         # auto_decompress off: body.py gunzips under --max-body, aiohttp would not cap it.
-        runner = web.AppRunner(app, access_log=None, handle_signals=False, auto_decompress=False)
+        runner = web.AppRunner(
+            app,
+            access_log=None,
+            handle_signals=False,
+            auto_decompress=False,
+            shutdown_timeout=0.5,
+        )
         await runner.setup()
         self._runner = runner
         listen = self.settings.listen
@@ -199,9 +212,17 @@ class ConfigService:
         }
 
     async def stop(self) -> None:
-        """Stop accepting, let uploads in flight finish (aiohttp waits for handlers)."""
+        """Close the listener, let uploads in flight finish (up to STOP_GRACE), then close."""
         self._serving = False
         if self._runner is not None:
+            for site in list(self._runner.sites):
+                await site.stop()
+            if self.app is not None:
+                try:
+                    async with asyncio.timeout(STOP_GRACE):
+                        await self.app.drained()
+                except TimeoutError:
+                    self.log.warning("config.stop_timeout", in_flight=self.app.in_flight)
             await self._runner.cleanup()
             self._runner = None
         await self.store.close()
@@ -249,7 +270,9 @@ class ConfigService:
 
     def identify(self, upload: Upload, text: str, kind: Vendor) -> tuple[str, str]:
         """(router name, how it was found): explicit, file name, config, static map, address."""
-        found = identity.identify(upload.router_hint, upload.filename or upload.path, text, kind)
+        # A part's filename below the URL's directories: /upload/RTX1210/edge1/ + "261130.txt".
+        where = "/".join(p for p in (upload.path, upload.filename) if p)
+        found = identity.identify(upload.router_hint, where, text, kind)
         if found is not None:
             return found.name, found.source
         ip = upload.source_ip.split("%")[0].removeprefix("::ffff:")

@@ -79,6 +79,7 @@ class ConfigSettings(CommonSettings):
     )
     basic_auth_file: str = option(
         "",
+        metavar="FILE",
         help="file of user:password lines; when set (or --basic-auth), HTTP Basic auth is "
         "required for every request but /healthz",
     )

@@ -11,6 +11,7 @@ import base64
 import gzip
 import hashlib
 import json
+import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -562,3 +563,28 @@ async def test_32_concurrent_uploads_of_one_router_keep_every_version(
     store = tmp_path / "store" / "dc1-rtr1"
     for v in versions:
         assert (store / v["version"]).read_bytes().partition(b"\n")[2] in configs
+
+
+async def test_sigterm_lets_an_upload_in_flight_finish(start: Start, tmp_path: Path) -> None:
+    """ECS stops a task with SIGTERM: an upload already being received is still stored."""
+    daemon = start()
+    body = changed_config(CISCO, 42)
+
+    async def slowly() -> Any:
+        for n in range(0, len(body), 1024):
+            yield body[n : n + 1024]
+            await asyncio.sleep(0.1)
+
+    async with aiohttp.ClientSession() as session:
+        upload = asyncio.ensure_future(
+            put(session, url(daemon, "/upload/dc1-rtr1-config"), slowly())  # type: ignore[arg-type]
+        )
+        await asyncio.sleep(0.3)
+        daemon.proc.send_signal(signal.SIGTERM)
+        status, result = await upload
+    assert (status, result["version"]) == (200, "00000001")
+    assert await asyncio.to_thread(daemon.stop) == 0
+    names = [e["event"] for e in daemon.lines()]
+    assert names.index("config.stopping") < names.index("config.changed") < names.index("stopped")
+    stored = (tmp_path / "store" / "dc1-rtr1" / "00000001").read_bytes()
+    assert stored.partition(b"\n")[2] == body
