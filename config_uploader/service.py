@@ -21,6 +21,7 @@ Events (one JSON line each, none reaching 16 KiB):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import time
 from collections import OrderedDict
@@ -293,7 +294,17 @@ class ConfigService:
         router = safe_name(router)
         raw_sha = hashlib.sha256(upload.data).hexdigest()
         norm_sha = hashlib.sha256(normalised.encode()).hexdigest()
-        filename = upload.filename or upload.path or None
+        received = VersionMeta(
+            router=router,
+            version="",  # given by the store at commit
+            vendor=kind,
+            received_at=upload.received_at,
+            source_ip=upload.source_ip,
+            sha256=raw_sha,
+            normalised_sha256=norm_sha,
+            size=len(upload.data),
+            filename=upload.filename or upload.path or None,
+        )
         self.counters.incr("uploads")
         self.log.info(
             "config.received",
@@ -301,25 +312,15 @@ class ConfigService:
             identified_by=identified_by,
             source_ip=upload.source_ip,
             via=upload.via,
-            filename=filename,
+            filename=received.filename,
             vendor=kind,
-            size=len(upload.data),
+            size=received.size,
             sha256=raw_sha,
             **upload.context,
         )
 
         def make_meta(version: str) -> VersionMeta:
-            return VersionMeta(
-                router=router,
-                version=version,
-                vendor=kind,
-                received_at=upload.received_at,
-                source_ip=upload.source_ip,
-                sha256=raw_sha,
-                normalised_sha256=norm_sha,
-                size=len(upload.data),
-                filename=filename,
-            )
+            return dataclasses.replace(received, version=version)
 
         async with self.locks.hold(router):
             result = await commit(self.store, router, upload.data, make_meta)
