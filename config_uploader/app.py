@@ -157,6 +157,11 @@ class UploadApp:
         except StoreError as exc:
             self.service.store_failed(str(exc), request.path)
             return _json({"error": "store unavailable, retry later"}, 503, {"Retry-After": "5"})
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # a bug must cost one request and one counted line, no more
+            self.service.internal_error(exc, request.path)
+            return _json({"error": "internal error"}, 500)
         finally:
             self.in_flight -= 1
             if not self.in_flight:
@@ -194,10 +199,10 @@ class UploadApp:
     ) -> list[Upload]:
         """Each part with a filename is one upload; a ``router`` field names the router."""
         limit = self.settings.max_body
-        reader = await request.multipart()
         files: list[tuple[str, bytes, str | None]] = []
         total = 0
         try:
+            reader = await request.multipart()
             while (part := await reader.next()) is not None:
                 if not isinstance(part, BodyPartReader):
                     raise BodyError("undecodable", "nested multipart is not an upload")

@@ -164,6 +164,7 @@ class ConfigService:
             "drift",
             "in_sync",
             "store_errors",
+            "internal_errors",
             *(f"rejected_{reason}" for reason in REJECT_REASONS),
         )
         self.credentials = read_credentials(settings, prog)
@@ -264,6 +265,10 @@ class ConfigService:
         self.log.warning(
             "config.rejected", reason=reason, source_ip=source_ip, path=path, detail=detail
         )
+
+    def internal_error(self, exc: Exception, path: str) -> None:
+        self.counters.incr("internal_errors")
+        self.log.error("config.internal_error", error=repr(exc), path=path)
 
     def store_failed(self, error: str, path: str) -> None:
         self.counters.incr("store_errors")
@@ -385,7 +390,13 @@ class ConfigService:
         """Compare with the intended config; None when no desired location is configured."""
         if self.desired is None:
             return None
-        desired = await self.desired.get(router)
+        try:
+            desired = await self.desired.get(router)
+        except StoreError as exc:
+            # The version is stored: answer the router, say the verdict is unknown this time.
+            self.counters.incr("store_errors")
+            self.log.error("config.desired_error", router=router, version=version, error=str(exc))
+            return None
         fields: dict[str, Any] = {"router": router, "version": version}
         if desired is None:
             drift = True

@@ -495,6 +495,19 @@ async def test_empty_and_undecodable_bodies(start: Start) -> None:
             0
         ] == 400
         assert (await put(session, url(daemon, "/upload/r-config"), gzip.compress(b"")))[0] == 400
+        for ctype, body in (
+            ("multipart/form-data", b"no boundary"),
+            ("multipart/form-data; boundary=abc", b"no part at all"),
+            (
+                "multipart/form-data; boundary=abc",
+                b'--abc\r\nContent-Disposition: form-data; name="f"; filename="r1.cfg"\r\n'
+                b"\r\nhostname r1\n",  # no closing boundary
+            ),
+        ):
+            async with session.post(
+                url(daemon, "/upload/r1.cfg"), data=body, headers={"Content-Type": ctype}
+            ) as r:
+                assert r.status == 400, ctype
         form = aiohttp.MultipartWriter("form-data")
         form.append("r1").set_content_disposition("form-data", name="router")
         async with session.post(url(daemon, "/upload/"), data=form) as r:
@@ -502,7 +515,8 @@ async def test_empty_and_undecodable_bodies(start: Start) -> None:
         async with session.get(url(daemon, "/healthz")) as r:
             counters = (await r.json())["counters"]
     assert counters["rejected_empty"] == 4
-    assert counters["rejected_undecodable"] == 2
+    assert counters["rejected_undecodable"] == 5
+    assert counters["internal_errors"] == 0
     assert counters["uploads"] == 0
 
 
@@ -580,3 +594,21 @@ async def test_sigterm_lets_an_upload_in_flight_finish(start: Start, tmp_path: P
     assert names.index("config.stopping") < names.index("config.changed") < names.index("stopped")
     stored = (tmp_path / "store" / "dc1-rtr1" / "00000001").read_bytes()
     assert stored.partition(b"\n")[2] == body
+
+
+async def test_unreadable_desired_config_does_not_fail_the_upload(
+    start: Start, tmp_path: Path
+) -> None:
+    desired = tmp_path / "desired"
+    desired.mkdir()
+    (desired / "dc1-rtr1").write_bytes(b"!" * (128 * 1024))  # over --max-body: not read
+    daemon = start("--desired", str(desired), "--max-body", "64KiB")
+    async with aiohttp.ClientSession() as session:
+        status, body = await put(session, url(daemon, "/upload/dc1-rtr1-config"), CISCO)
+        async with session.get(url(daemon, "/healthz")) as r:
+            counters = (await r.json())["counters"]
+    assert (status, body["changed"], body["drift"]) == (200, True, None)
+    assert counters["store_errors"] == 1
+    error = daemon.events("config.desired_error")[0]
+    assert error["router"] == "dc1-rtr1" and "larger than" in error["error"]
+    assert daemon.events("config.drift") == daemon.events("config.in_sync") == []
