@@ -50,6 +50,12 @@ def start(tmp_path: Path) -> Iterator[Start]:
         daemon.kill()
 
 
+def stopped(daemon: Daemon) -> Daemon:
+    """SIGTERM and wait: every line the daemon wrote has then been read (no race with HTTP)."""
+    assert daemon.stop() == 0
+    return daemon
+
+
 def url(daemon: Daemon, path: str) -> str:
     host, port = daemon.address("config", "listen")
     return f"http://{host}:{port}{path}"
@@ -149,6 +155,7 @@ async def test_raw_put_and_post_version_unchanged_and_read_api(start: Start) -> 
         assert health["counters"]["uploads"] == 3
         assert health["counters"]["changed"] == 2
         assert health["counters"]["unchanged"] == 1
+    stopped(daemon)
     received = daemon.events("config.received")
     assert [e["via"] for e in received] == ["raw", "raw", "raw"]
     assert daemon.events("config.unchanged")[0]["version"] == "00000001"
@@ -218,6 +225,7 @@ def test_curl_forms_every_router_shape(start: Start, tmp_path: Path) -> None:
         "changed": True,
         "drift": None,
     }
+    stopped(daemon)
     vendors = {e["router"]: e["vendor"] for e in daemon.events("config.received")}
     assert vendors == {
         "dc1-rtr1": "cisco-ios",
@@ -249,6 +257,7 @@ async def test_oxidized_json(start: Start) -> None:
             assert r.status == 400
         async with session.post(url(daemon, "/oxidized"), json={**doc, "config": " \n"}) as r:
             assert r.status == 400
+    stopped(daemon)
     event = daemon.events("config.received")[0]
     assert (event["via"], event["identified_by"], event["group"], event["user"]) == (
         "oxidized",
@@ -274,6 +283,7 @@ async def test_identity_resolution_order(start: Start) -> None:
         for path, body, router, _source in cases:
             status, result = await put(session, url(daemon, path), body)
             assert (status, result["router"]) == (200, router), path
+    stopped(daemon)
     found = [(e["router"], e["identified_by"]) for e in daemon.events("config.received")]
     assert found == [(c[2], c[3]) for c in cases]
 
@@ -281,7 +291,7 @@ async def test_identity_resolution_order(start: Start) -> None:
     async with aiohttp.ClientSession() as session:
         status, result = await put(session, url(plain, "/upload/config"), no_hostname)
     assert (status, result["router"]) == (200, "127.0.0.1")
-    assert plain.events("config.received")[0]["identified_by"] == "source_ip"
+    assert stopped(plain).events("config.received")[0]["identified_by"] == "source_ip"
 
 
 # -- diffs and drift --------------------------------------------------------------------------
@@ -346,6 +356,7 @@ async def test_desired_in_sync_then_drift_with_emf(start: Start, tmp_path: Path)
         async with session.get(url(daemon, "/routers")) as r:
             states = {x["router"]: x["drift"] for x in (await r.json())["routers"]}
     assert states == {"dc1-rtr1": False, "dc1-mx1": True}
+    stopped(daemon)
     in_sync = daemon.events("config.in_sync")
     assert [e["version"] for e in in_sync] == ["00000001", "00000002"]
     assert in_sync[0]["desired"] == str(desired / "dc1-rtr1.conf")
@@ -403,12 +414,15 @@ async def test_basic_auth_and_unredacted_reads(start: Start, tmp_path: Path) -> 
         async with session.get(version + "?redacted=0", headers=good) as r:
             assert r.status == 200
             assert await r.read() == CISCO
-    assert daemon.events("config.unredacted_read")[0]["router"] == "dc1-rtr1"
-    assert [e["reason"] for e in daemon.events("config.rejected")] == ["auth"] * 4
     # curl with credentials in the URL, as ``archive path http://user:pw@host/...`` does.
     host, port = daemon.address("config", "listen")
-    status, _ = curl("-T", "-", f"http://auditor:Aud1t-pw@{host}:{port}/upload/x-config")
-    assert status == 400  # authenticated, but curl sent an empty stdin
+    config = tmp_path / "dc1-rtr2-config"
+    config.write_bytes(CISCO)
+    target = f"http://auditor:Aud1t-pw@{host}:{port}/upload/dc1-rtr2-config"
+    assert curl("-T", str(config), target)[0] == 200
+    stopped(daemon)
+    assert daemon.events("config.unredacted_read")[0]["router"] == "dc1-rtr1"
+    assert [e["reason"] for e in daemon.events("config.rejected")] == ["auth"] * 4
 
 
 async def test_unredacted_needs_flag(start: Start) -> None:
@@ -609,6 +623,7 @@ async def test_unreadable_desired_config_does_not_fail_the_upload(
             counters = (await r.json())["counters"]
     assert (status, body["changed"], body["drift"]) == (200, True, None)
     assert counters["store_errors"] == 1
+    stopped(daemon)
     error = daemon.events("config.desired_error")[0]
     assert error["router"] == "dc1-rtr1" and "larger than" in error["error"]
     assert daemon.events("config.drift") == daemon.events("config.in_sync") == []
