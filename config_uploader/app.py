@@ -263,11 +263,22 @@ class UploadApp:
         return _json({"routers": await self.service.router_summaries()})
 
     async def versions(self, request: web.Request) -> web.StreamResponse:
+        """Every version, oldest first; ``?limit=N`` keeps the newest N."""
         name = request.match_info["name"]
+        limit = request.query.get("limit", "0")
+        if not limit.isdigit():
+            return _json({"error": "limit must be a non-negative integer"}, 400)
         metas = await self.service.versions(name)
         if not metas:
             return _json({"error": f"no router {name!r}"}, 404)
-        return _json({"router": metas[-1].router, "versions": [m.to_dict() for m in metas]})
+        shown = metas[-int(limit) :] if int(limit) else metas
+        return _json(
+            {
+                "router": metas[-1].router,
+                "count": len(metas),
+                "versions": [m.to_dict() for m in shown],
+            }
+        )
 
     async def version(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]

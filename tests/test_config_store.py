@@ -151,6 +151,10 @@ def test_s3_two_processes_32_concurrent_uploads(s3_env: dict[str, str], tmp_path
                 host, port = two.address("config", "listen")
                 async with session.get(f"http://{host}:{port}/routers/dc1-rtr1/versions") as r:
                     versions = (await r.json())["versions"]
+                async with session.get(f"http://{host}:{port}/routers") as r:
+                    routers = (await r.json())["routers"]
+                assert [(x["router"], x["versions"]) for x in routers] == [("dc1-rtr1", 32)]
+                assert routers[0]["last_changed"] is False  # the repeated upload came last
                 async with session.get(
                     f"http://{host}:{port}/routers/dc1-rtr1/versions/00000001?redacted=1"
                 ) as r:

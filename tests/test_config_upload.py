@@ -131,6 +131,9 @@ async def test_raw_put_and_post_version_unchanged_and_read_api(start: Start) -> 
         async with session.get(url(daemon, "/routers/dc1-rtr1/versions")) as r:
             versions = (await r.json())["versions"]
         assert [v["version"] for v in versions] == ["00000001", "00000002"]
+        async with session.get(url(daemon, "/routers/DC1-RTR1/versions?limit=1")) as r:
+            newest = await r.json()
+        assert (newest["count"], [v["version"] for v in newest["versions"]]) == (2, ["00000002"])
         assert versions[0]["sha256"] == hashlib.sha256(CISCO).hexdigest()
         assert versions[0]["size"] == len(CISCO)
         assert versions[0]["vendor"] == "cisco-ios"
