@@ -26,7 +26,6 @@ import hashlib
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -43,7 +42,7 @@ from config_uploader.app import Credentials, UploadApp
 from config_uploader.body import BodyError
 from config_uploader.desired import DesiredSource, open_desired
 from config_uploader.normalise import decode, normalise
-from config_uploader.settings import ConfigSettings
+from config_uploader.settings import ConfigSettings, read_credentials_file
 from config_uploader.store import (
     CommitResult,
     RouterLocks,
@@ -126,19 +125,17 @@ class TextCache:
 
 
 def read_credentials(settings: ConfigSettings, prog: str) -> Credentials:
+    """Basic auth pairs from the file and the variable; bad ones stop the daemon (exit 2)."""
     pairs: list[str] = []
     if settings.basic_auth_file:
-        path = Path(settings.basic_auth_file)
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            fail(prog, f"invalid --basic-auth-file {str(path)!r}: {exc}")
-        pairs = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
-        if not pairs or any(":" not in pair for pair in pairs):
-            fail(prog, f"invalid --basic-auth-file {str(path)!r}: expected user:password lines")
+            pairs = read_credentials_file(settings.basic_auth_file)
+        except ValueError as exc:
+            fail(prog, f"invalid --basic-auth-file {settings.basic_auth_file!r}: {exc}")
     if settings.basic_auth:
         if ":" not in settings.basic_auth:
-            fail(prog, "invalid --basic-auth: expected USER:PASSWORD")
+            # The value is a password: say what is wrong without echoing it.
+            fail(prog, "invalid --basic-auth/EDGE_BRIDGE_BASIC_AUTH: expected USER:PASSWORD")
         pairs.append(settings.basic_auth)
     return Credentials(pairs)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from bridge.settings import (
     CommonSettings,
@@ -34,6 +35,25 @@ def location(text: str) -> str:
 
 def optional_location(text: str) -> str:
     return location(text) if text.strip() else ""
+
+
+def read_credentials_file(path: str) -> list[str]:
+    """The ``user:password`` lines of a file (blank lines and ``#`` comments skipped)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(str(exc)) from None
+    pairs = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    if not pairs or any(":" not in pair for pair in pairs):
+        raise ValueError("expected user:password lines")
+    return pairs
+
+
+def credentials_file(text: str) -> str:
+    """A readable file of credentials, checked at start so a typo stops the daemon there."""
+    if text:
+        read_credentials_file(text)
+    return text
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,7 @@ class ConfigSettings(CommonSettings):
     )
     basic_auth_file: str = option(
         "",
+        parse=credentials_file,
         metavar="FILE",
         help="file of user:password lines; when set (or --basic-auth), HTTP Basic auth is "
         "required for every request but /healthz",
