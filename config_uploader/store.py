@@ -37,6 +37,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import random
 import re
 import time
 import urllib.parse
@@ -210,7 +211,9 @@ async def commit(
     task or process created that number first) the latest is read again, so an upload that
     raced an identical one ends as unchanged instead of a duplicate.
     """
-    for _ in range(COMMIT_ATTEMPTS):
+    for attempt in range(COMMIT_ATTEMPTS):
+        if attempt:  # lost a race: let the winners finish before looking again
+            await asyncio.sleep(random.uniform(0, 0.002 * min(attempt, 20)))
         latest = await store.latest(router)
         candidate = make_meta(version_id(1 if latest is None else latest.seq + 1))
         if latest is not None and latest.normalised_sha256 == candidate.normalised_sha256:
