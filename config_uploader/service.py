@@ -61,6 +61,8 @@ REJECT_REASONS = ("empty", "undecodable", "too_large", "auth", "forbidden", "rat
 # Vendor banners and characteristic commands come early; scanning all of a 64 KiB config
 # (vendor.SCAN_CHARS) costs more than the rest of an upload's parsing together.
 DETECT_CHARS = 8192
+# Error texts (boto, OS) are cut so no event line nears the 16 KiB limit.
+MAX_ERROR = 2000
 # Uploads in flight get this long to finish at SIGTERM (the runner gives a service 5 s).
 STOP_GRACE = 4.0
 # Normalised texts of the latest versions kept in memory for the next diff; bounded in bytes.
@@ -260,16 +262,20 @@ class ConfigService:
     def rejected(self, reason: str, source_ip: str, path: str, detail: str) -> None:
         self.counters.incr(f"rejected_{reason}")
         self.log.warning(
-            "config.rejected", reason=reason, source_ip=source_ip, path=path, detail=detail
+            "config.rejected",
+            reason=reason,
+            source_ip=source_ip,
+            path=path[:MAX_ERROR],
+            detail=detail[:MAX_ERROR],
         )
 
     def internal_error(self, exc: Exception, path: str) -> None:
         self.counters.incr("internal_errors")
-        self.log.error("config.internal_error", error=repr(exc), path=path)
+        self.log.error("config.internal_error", error=repr(exc)[:MAX_ERROR], path=path[:MAX_ERROR])
 
     def store_failed(self, error: str, path: str) -> None:
         self.counters.incr("store_errors")
-        self.log.error("config.store_error", error=error, path=path)
+        self.log.error("config.store_error", error=error[:MAX_ERROR], path=path[:MAX_ERROR])
 
     def identify(self, upload: Upload, text: str, kind: Vendor) -> tuple[str, str]:
         """(router name, how it was found): explicit, file name, config, static map, address."""
@@ -392,7 +398,9 @@ class ConfigService:
         except StoreError as exc:
             # The version is stored: answer the router, say the verdict is unknown this time.
             self.counters.incr("store_errors")
-            self.log.error("config.desired_error", router=router, version=version, error=str(exc))
+            self.log.error(
+                "config.desired_error", router=router, version=version, error=str(exc)[:MAX_ERROR]
+            )
             return None
         fields: dict[str, Any] = {"router": router, "version": version}
         if desired is None:
