@@ -45,26 +45,39 @@ _TIMESPEC = struct.Struct("@qq")
 _FRAC = float(1 << 32)
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux values, absent from Python
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+SO_TIMESTAMPING = getattr(socket, "SO_TIMESTAMPING", 37)
+IP_RECVERR = getattr(socket, "IP_RECVERR", 11)
+TS_TX_SOFTWARE, TS_SOFTWARE, TS_OPT_ID, TS_OPT_TSONLY = 1 << 1, 1 << 4, 1 << 7, 1 << 11
+STAMP_EVERY = 4
 
 
 # -- the client (runs in its own process) -------------------------------------------------------
 
 
 def client(host: str, port: int, rate: float, duration: float, drain: float) -> dict[str, Any]:
-    """Send ``rate`` requests per second for ``duration`` seconds; measure every reply."""
+    """Send ``rate`` requests per second for ``duration`` seconds; measure the replies.
+
+    Every reply is checked; every ``STAMP_EVERY``-th request also asks the kernel for its
+    transmit timestamp (SO_TIMESTAMPING, as chronyd does for its own requests), and offset and
+    delay are computed for those from kernel timestamps at both ends of the client.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:  # as root, past net.core.rmem_max: the client must never be the one dropping
         sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 16 * 1024 * 1024)
     except OSError:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024 * 1024)
     sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPING, TS_SOFTWARE | TS_OPT_ID | TS_OPT_TSONLY)
     sock.connect((host, port))
     sock.setblocking(False)
     anc_size = socket.CMSG_SPACE(_TIMESPEC.size)
+    err_anc_size = 512
+    want_tx_stamp = [(socket.SOL_SOCKET, SO_TIMESTAMPING, struct.pack("I", TS_TX_SOFTWARE))]
     sent: set[int] = set()
     seen: set[int] = set()
-    offsets: list[float] = []
-    delays: list[float] = []
+    stamp_keys: dict[int, int] = {}  # origin -> kernel timestamp key (0, 1, 2, ...)
+    kernel_sent: dict[int, float] = {}  # key -> kernel transmit time
+    measured: list[tuple[int, float, float, float]] = []  # origin, t2, t3, t4
     invalid = duplicates = send_failed = 0
     clock, perf = time.time, time.perf_counter
     pack, unpack = _REQUEST.pack, _REPLY.unpack_from
@@ -77,7 +90,7 @@ def client(host: str, port: int, rate: float, duration: float, drain: float) -> 
             try:
                 data, ancdata, _flags, _addr = sock.recvmsg(128, anc_size)
             except BlockingIOError:
-                return got
+                break
             got += 1
             t4 = None
             for level, kind, payload in ancdata:
@@ -95,11 +108,24 @@ def client(host: str, port: int, rate: float, duration: float, drain: float) -> 
                 duplicates += 1
                 continue
             seen.add(origin)
-            t1 = origin / _FRAC - NTP_UNIX_DELTA
-            t2 = receive_ts / _FRAC - NTP_UNIX_DELTA
-            t3 = transmit_ts / _FRAC - NTP_UNIX_DELTA
-            offsets.append(((t2 - t1) + (t3 - t4)) / 2)
-            delays.append((t4 - t1) - (t3 - t2))
+            if origin in stamp_keys:
+                t2 = receive_ts / _FRAC - NTP_UNIX_DELTA
+                t3 = transmit_ts / _FRAC - NTP_UNIX_DELTA
+                measured.append((origin, t2, t3, t4))
+        while True:  # kernel transmit timestamps of our own requests
+            try:
+                _data, ancdata, _flags, _addr = sock.recvmsg(64, err_anc_size, socket.MSG_ERRQUEUE)
+            except BlockingIOError:
+                return got
+            stamp = key = None
+            for level, kind, payload in ancdata:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPING:
+                    sec, nsec = _TIMESPEC.unpack_from(payload)
+                    stamp = sec + nsec * 1e-9
+                elif kind == IP_RECVERR:
+                    key = struct.unpack_from("I", payload, 12)[0]
+            if stamp is not None and key is not None:
+                kernel_sent[key] = stamp
 
     start = perf()
     end = start + duration
@@ -112,7 +138,11 @@ def client(host: str, port: int, rate: float, duration: float, drain: float) -> 
             t1 = clock()
             ts = int((t1 + NTP_UNIX_DELTA) * _FRAC)
             try:
-                sock.send(pack(0x23, ts))
+                if count % STAMP_EVERY == 0:
+                    sock.sendmsg([pack(0x23, ts)], want_tx_stamp)
+                    stamp_keys[ts] = len(stamp_keys)
+                else:
+                    sock.send(pack(0x23, ts))
             except (BlockingIOError, OSError):
                 send_failed += 1
                 continue
@@ -128,6 +158,13 @@ def client(host: str, port: int, rate: float, duration: float, drain: float) -> 
         select.select([sock], [], [], 0.05)
         receive()
     sock.close()
+    offsets: list[float] = []
+    delays: list[float] = []
+    for origin, t2, t3, t4 in measured:
+        t1_kernel = kernel_sent.get(stamp_keys[origin])
+        if t1_kernel is not None:
+            offsets.append(((t2 - t1_kernel) + (t3 - t4)) / 2)
+            delays.append((t4 - t1_kernel) - (t3 - t2))
     abs_offsets = sorted(abs(o) for o in offsets)
     delays.sort()
     return {
@@ -137,6 +174,7 @@ def client(host: str, port: int, rate: float, duration: float, drain: float) -> 
         "invalid": invalid,
         "duplicates": duplicates,
         "send_failed": send_failed,
+        "measured": len(offsets),
         "offset_p50": _pct(abs_offsets, 0.5),
         "offset_p99": _pct(abs_offsets, 0.99),
         "delay_p50": _pct(delays, 0.5),

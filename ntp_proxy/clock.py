@@ -158,6 +158,43 @@ class Clock:
         }
 
 
+class TransmitDelay:
+    """How long a reply takes to leave after its transmit timestamp is read (sans-IO).
+
+    The server reads the clock, packs and sends; the kernel stamps sampled datagrams as they
+    leave. A low quantile of the recent differences (the warm path that replies under load
+    take) is added to every transmit timestamp, so replies carry the time they left rather
+    than the time they were packed. Differences outside 0..``max_delay`` (a preempted
+    process) are discarded.
+    """
+
+    def __init__(self, window: int = 31, max_delay: float = 100e-6) -> None:
+        self.value = 0.0
+        self.max_delay = max_delay
+        self._delays: deque[float] = deque(maxlen=window)
+        self._pending: dict[bytes, float] = {}
+
+    def sent(self, tag: bytes, read: float) -> None:
+        """A stamped send of a datagram ending in ``tag``, timestamped from clock ``read``."""
+        self._pending[tag] = read
+        if len(self._pending) > 64:  # stamps that never came back (a driver without them)
+            del self._pending[next(iter(self._pending))]
+
+    @property
+    def awaiting(self) -> bool:
+        return bool(self._pending)
+
+    def stamped(self, tag: bytes, left: float) -> None:
+        """The kernel says the datagram ending in ``tag`` left at ``left``."""
+        read = self._pending.pop(tag, None)
+        if read is None:
+            return
+        delay = left - read
+        if 0.0 <= delay <= self.max_delay:
+            self._delays.append(delay)
+            self.value = sorted(self._delays)[len(self._delays) // 10]
+
+
 def measure_precision(read: Callable[[], float], reads: int = 2000) -> int:
     """log2 of the local clock's precision: its resolution or the cost of a read, if larger.
 

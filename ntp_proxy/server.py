@@ -9,6 +9,7 @@ in the sans-IO modules.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 
@@ -18,18 +19,28 @@ from bridge.settings import HostPort, format_address
 from ntp_proxy import poller as poller_module
 from ntp_proxy import relay as relay_module
 from ntp_proxy import responder as responder_module
-from ntp_proxy.clock import Clock, measure_precision
+from ntp_proxy.clock import Clock, TransmitDelay, measure_precision
 from ntp_proxy.poller import Poller, cancel
 from ntp_proxy.relay import Relay
 from ntp_proxy.responder import Responder, Verdict
 from ntp_proxy.settings import NtpSettings
-from ntp_proxy.stamped import Address, recv_stamped, stamped_socket
+from ntp_proxy.stamped import (
+    Address,
+    enable_tx_stamps,
+    read_tx_stamps,
+    recv_stamped,
+    stamp_sends,
+    stamped_socket,
+)
 
 # Room for a burst of requests while the loop is busy (the kernel caps it at rmem_max).
 RECEIVE_BUFFER = 4 * 1024 * 1024
 SEND_BUFFER = 1024 * 1024
 # Datagrams handled per wake-up before the loop gets a turn (timers, health checks, polls).
 BATCH = 256
+# Every PROBE_INTERVAL seconds, PROBE_RUN datagrams measure the send path (see _calibrate).
+PROBE_INTERVAL = 1.0
+PROBE_RUN = 4
 
 
 class NtpService:
@@ -46,7 +57,7 @@ class NtpService:
             *(relay_module.COUNTERS if settings.mode == "relay" else ()),
             "send_errors",
             "receive_errors",
-            gauges=poller_module.GAUGES,
+            gauges=(*poller_module.GAUGES, "transmit_delay_seconds"),
         )
         self.precision = measure_precision(time.time)
         self.clock = Clock([str(u) for u in settings.upstream], settings.max_holdover)
@@ -76,6 +87,8 @@ class NtpService:
                 select=lambda: self.clock.selected,
             )
         self._sock: socket.socket | None = None
+        self.tx_delay = TransmitDelay()
+        self._calibration: asyncio.Task[None] | None = None
         self._poll_task: asyncio.Task[None] | None = None
 
     def ready(self) -> bool:
@@ -97,6 +110,8 @@ class NtpService:
             await self.relay.start(self.send)
         asyncio.get_running_loop().add_reader(sock.fileno(), self._readable)
         self._poll_task = asyncio.create_task(self.poller.run())
+        if self.relay is None:
+            self._calibration = asyncio.create_task(self._calibrate())
         host, port = sock.getsockname()[:2]
         return {
             "listen": format_address(host, port),
@@ -112,29 +127,64 @@ class NtpService:
         responder = self.responder
         screen, stamp, relay = responder.screen, responder.transmit_stamp, self.relay
         clock = time.time
+        correction = self.tx_delay.value
         for _ in range(BATCH):
             try:
                 data, addr, received = recv_stamped(sock)
             except BlockingIOError:
-                return
+                break
             except OSError:
                 self.counters.incr("receive_errors")
-                return
+                break
             verdict = screen(data, addr[0], received)
             if verdict is Verdict.DROP:
                 continue
-            if verdict is Verdict.SERVE:
-                if relay is not None:
-                    relay.forward(data, addr)
-                    continue
-                head = responder.reply_head(data, received)
-                reply = head + stamp(clock())
-            else:
-                reply = responder.kiss(data, verdict, received, clock())
             try:
-                sock.sendto(reply, addr)
+                if verdict is not Verdict.SERVE:
+                    sock.sendto(responder.kiss(data, verdict, received, clock()), addr)
+                elif relay is not None:
+                    relay.forward(data, addr)
+                else:
+                    head = responder.reply_head(data, received)
+                    sock.sendto(head + stamp(clock() + correction), addr)
             except OSError:  # send buffer full or the client's address unusable
                 self.counters.incr("send_errors")
+
+    async def _calibrate(self) -> None:
+        """Measure how long a reply takes to leave after its transmit timestamp is read.
+
+        Every PROBE_INTERVAL seconds, PROBE_RUN datagrams go from a separate loopback socket
+        to itself through exactly the reply path (clock read, stamp, concatenation, sendto),
+        with kernel transmit stamps on. The listening socket itself never has them on: an
+        error-queue entry makes libuv report POLLERR and drop the reader for good.
+        """
+        probe = stamped_socket(socket.AF_INET)
+        try:
+            probe.bind(("127.0.0.1", 0))
+            if not enable_tx_stamps(probe):
+                return
+            stamp_sends(probe, True)
+            target = probe.getsockname()
+            stamp, clock = self.responder.transmit_stamp, time.time
+            head = bytes(40)
+            while True:
+                correction = self.tx_delay.value
+                for _ in range(PROBE_RUN):
+                    read = clock()
+                    tail = stamp(read + correction)
+                    probe.sendto(head + tail, target)
+                    self.tx_delay.sent(tail, read)
+                for tail, left in read_tx_stamps(probe):
+                    self.tx_delay.stamped(tail, left)
+                with contextlib.suppress(BlockingIOError):
+                    while True:
+                        probe.recv(64)
+                self.counters.set_gauge("transmit_delay_seconds", self.tx_delay.value)
+                await asyncio.sleep(PROBE_INTERVAL)
+        except OSError:
+            return  # no correction: transmit stamps stay as read
+        finally:
+            probe.close()
 
     def send(self, data: bytes, addr: Address) -> None:
         """Send to a client from the listening socket (the relay's replies)."""
@@ -151,5 +201,6 @@ class NtpService:
             self._sock.close()
             self._sock = None
         await cancel(self._poll_task)
+        await cancel(self._calibration)
         if self.relay is not None:
             await self.relay.stop()

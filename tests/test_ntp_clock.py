@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 
-from ntp_proxy.clock import Clock, ClockFilter, measure_precision
+from ntp_proxy.clock import Clock, ClockFilter, TransmitDelay, measure_precision
 from ntp_proxy.exchange import InvalidReply, Sample, request, sample_from_reply
 from ntp_proxy.packet import MODE_CLIENT, MODE_SERVER, Packet, decode, encode, to_ntp
 
@@ -82,7 +83,7 @@ def test_valid_reply_gives_offset_and_delay() -> None:
         ({"root_delay": 2.5}, "distance"),
     ],
 )
-def test_invalid_replies_are_rejected(fields: dict[str, object], reason: str) -> None:
+def test_invalid_replies_are_rejected(fields: dict[str, Any], reason: str) -> None:
     data, t4 = server_reply(**fields)
     with pytest.raises(InvalidReply) as err:
         validate(data, t4)
@@ -187,3 +188,18 @@ def test_measured_precision() -> None:
     assert measure_precision(time.time) in range(-30, -9)
     ticks = iter(i * 0.001 for i in range(10_000))  # a clock that moves in 1 ms steps
     assert measure_precision(lambda: next(ticks)) == -9  # 2**-9 s is the next power above 1 ms
+
+
+def test_transmit_delay_learns_the_warm_send_path() -> None:
+    delay = TransmitDelay(window=10)
+    assert delay.value == 0.0 and not delay.awaiting
+    for i, took in enumerate([3e-6, 2e-6, 2.5e-6, 9e-6, 2.2e-6, 2.1e-6, 2.4e-6, 2.3e-6, 2.6e-6]):
+        tag = i.to_bytes(8, "big")
+        delay.sent(tag, T1 + i)
+        assert delay.awaiting
+        delay.stamped(tag, T1 + i + took)
+    assert delay.value == pytest.approx(2e-6, abs=3e-7)  # the lowest tenth: the warm path
+    delay.sent(b"x" * 8, T1)
+    delay.stamped(b"x" * 8, T1 + 0.5)  # a preempted send is no measure of the path
+    delay.stamped(b"unknown!", T1)  # nor is a stamp of a datagram it did not send
+    assert delay.value == pytest.approx(2e-6, abs=3e-7)

@@ -204,6 +204,7 @@ def test_unsynchronised_before_first_sample_and_after_holdover(tmp_path: Path) -
         assert status == 503 and body["counters"]["synchronised"] == 0
         assert body["counters"]["upstream_errors"] >= 1
         assert len(daemon.events("ntp.unsynchronised")) == 1
+        daemon.wait_for(lambda line: line["event"] == "ntp.upstream_unreachable", nth=1)
         reach = [
             (line["event"], line["level"])
             for line in daemon.lines()
@@ -214,6 +215,7 @@ def test_unsynchronised_before_first_sample_and_after_holdover(tmp_path: Path) -
             ("ntp.upstream_reachable", "info"),
             ("ntp.upstream_unreachable", "warning"),
         ]
+        assert daemon.stop() == 0 and daemon.stderr == ""  # ICMP errors are no tracebacks
 
 
 class FakeUpstream:
