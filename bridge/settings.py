@@ -45,11 +45,21 @@ def option(
     parse: Callable[[str], Any] = str,
     repeat: bool = False,
     metavar: str | None = None,
+    secret: bool = False,
 ) -> Any:
-    """Declare one option as a dataclass field (see docs/foundation.md)."""
+    """Declare one option as a dataclass field (see docs/foundation.md).
+
+    ``secret`` options (passwords) are never echoed in error messages.
+    """
     return dataclasses.field(
         default=default,
-        metadata={"help": help, "parse": parse, "repeat": repeat, "metavar": metavar},
+        metadata={
+            "help": help,
+            "parse": parse,
+            "repeat": repeat,
+            "metavar": metavar,
+            "secret": secret,
+        },
     )
 
 
@@ -191,6 +201,14 @@ def boolean(text: str) -> bool:
     raise ValueError("expected true or false")
 
 
+def credentials(text: str) -> str:
+    """``USER:PASSWORD`` for HTTP Basic auth; declare such options ``secret=True``."""
+    user, sep, password = text.partition(":")
+    if text and (not sep or not user or not password):
+        raise ValueError("expected USER:PASSWORD")
+    return text
+
+
 _ROUTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 
 
@@ -297,11 +315,12 @@ def add_options(parser: argparse.ArgumentParser, cls: type[Any], prefix: str = "
         parser.add_argument(flag_name(field.name, prefix), **kwargs)
 
 
-def _convert(parse: Callable[[str], Any], raw: str, source: str, prog: str) -> Any:
+def _convert(parse: Callable[[str], Any], raw: str, source: str, prog: str, secret: bool) -> Any:
     try:
         return parse(raw)
     except ValueError as exc:
-        fail(prog, f"invalid {source} {raw!r}: {exc}")
+        shown = "(value not shown)" if secret else repr(raw)
+        fail(prog, f"invalid {source} {shown}: {exc}")
 
 
 def settings_from(
@@ -328,10 +347,13 @@ def settings_from(
                 raw = [item for item in raw.split(",") if item.strip()]
         else:
             continue
+        secret = meta["secret"]
         if meta["repeat"]:
-            resolved[field.name] = tuple(_convert(parse, item, source, prog) for item in raw)
+            resolved[field.name] = tuple(
+                _convert(parse, item, source, prog, secret) for item in raw
+            )
         else:
-            resolved[field.name] = _convert(parse, raw, source, prog)
+            resolved[field.name] = _convert(parse, raw, source, prog, secret)
     return cls(**resolved)
 
 

@@ -14,6 +14,7 @@ from bridge.settings import (
     byte_size,
     choice,
     cidr,
+    credentials,
     host_port,
     host_port_default,
     load_settings,
@@ -116,3 +117,20 @@ def test_router_entry() -> None:
     for bad in ("10.1.2.3", "10.1.2.3=../etc", "nothost=a", "10.1.2.3="):
         with pytest.raises(ValueError):
             router_entry(bad)
+
+
+@dataclass(frozen=True)
+class WithSecret(CommonSettings):
+    """Has a password."""
+
+    basic_auth: str = option("", parse=credentials, secret=True, help="user:password")
+
+
+def test_secret_values_are_never_echoed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert load_settings(WithSecret, ["--basic-auth", "ops:s3cret"], "p", {}).basic_auth
+    for argv, env in ((["--basic-auth", "hunter2"], {}), ([], {"EDGE_BRIDGE_BASIC_AUTH": ":pw"})):
+        with pytest.raises(SystemExit):
+            load_settings(WithSecret, argv, "p", env)
+        err = capsys.readouterr().err
+        assert "expected USER:PASSWORD" in err
+        assert "hunter2" not in err and "pw" not in err
