@@ -155,7 +155,7 @@ class Poller:
             await readable(sock)
             while True:
                 try:
-                    data, _addr, received = recv_stamped(sock)
+                    data, _addr, received, _drops = recv_stamped(sock)
                 except BlockingIOError:
                     break
                 try:

@@ -26,6 +26,7 @@ from ntp_proxy.responder import Responder, Verdict
 from ntp_proxy.settings import NtpSettings
 from ntp_proxy.stamped import (
     Address,
+    count_drops,
     enable_tx_stamps,
     read_tx_stamps,
     recv_stamped,
@@ -55,6 +56,7 @@ class NtpService:
             *responder_module.COUNTERS,
             *poller_module.COUNTERS,
             *(relay_module.COUNTERS if settings.mode == "relay" else ()),
+            "dropped_kernel",
             "send_errors",
             "receive_errors",
             gauges=(*poller_module.GAUGES, "transmit_delay_seconds"),
@@ -89,6 +91,7 @@ class NtpService:
         self._sock: socket.socket | None = None
         self.tx_delay = TransmitDelay()
         self._calibration: asyncio.Task[None] | None = None
+        self._kernel_drops = 0
         self._poll_task: asyncio.Task[None] | None = None
 
     def ready(self) -> bool:
@@ -102,6 +105,7 @@ class NtpService:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
             sock.bind((listen.host, listen.port))
+            count_drops(sock)
         except OSError:
             sock.close()
             raise
@@ -130,12 +134,15 @@ class NtpService:
         correction = self.tx_delay.value
         for _ in range(BATCH):
             try:
-                data, addr, received = recv_stamped(sock)
+                data, addr, received, drops = recv_stamped(sock)
             except BlockingIOError:
                 break
             except OSError:
                 self.counters.incr("receive_errors")
                 break
+            if drops > self._kernel_drops:  # requests the kernel lost to a full buffer
+                self.counters.incr("dropped_kernel", drops - self._kernel_drops)
+                self._kernel_drops = drops
             verdict = screen(data, addr[0], received)
             if verdict is Verdict.DROP:
                 continue

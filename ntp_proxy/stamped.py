@@ -26,8 +26,9 @@ SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 SO_TIMESTAMPING = getattr(socket, "SO_TIMESTAMPING", 37)
 TS_TX_SOFTWARE, TS_SOFTWARE = 1 << 1, 1 << 4
 _TIMESPEC = struct.Struct("@qq")
-# Room for SCM_TIMESTAMPNS and, on a socket with SO_TIMESTAMPING, SCM_TIMESTAMPING too.
-ANC_SIZE = socket.CMSG_SPACE(_TIMESPEC.size) + socket.CMSG_SPACE(3 * _TIMESPEC.size)
+SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)
+_DROPS = struct.Struct("@I")
+ANC_SIZE = socket.CMSG_SPACE(_TIMESPEC.size) + socket.CMSG_SPACE(_DROPS.size)
 _ERR_ANC_SIZE = 512
 MAX_DATAGRAM = 2048  # NTP with extension fields; longer ones are truncated and still screened
 
@@ -46,14 +47,28 @@ def stamped_socket(family: int) -> socket.socket:
     return sock
 
 
-def recv_stamped(sock: socket.socket) -> tuple[bytes, Address, float]:
-    """One datagram, its sender and the Unix time it arrived; BlockingIOError when none."""
+def recv_stamped(sock: socket.socket) -> tuple[bytes, Address, float, int]:
+    """One datagram, its sender, the Unix time it arrived, and the socket's drop count.
+
+    The drop count is the kernel's tally of datagrams this socket lost to a full receive
+    buffer (SO_RXQ_OVFL; 0 until the first loss). BlockingIOError when nothing is waiting.
+    """
     data, ancdata, _flags, addr = sock.recvmsg(MAX_DATAGRAM, ANC_SIZE)
+    arrived = 0.0
+    drops = 0
     for level, kind, payload in ancdata:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(payload) >= 16:
-            seconds, nanoseconds = _TIMESPEC.unpack_from(payload)
-            return data, addr, seconds + nanoseconds * 1e-9
-    return data, addr, time.time()
+        if level == socket.SOL_SOCKET:
+            if kind == SO_TIMESTAMPNS and len(payload) >= _TIMESPEC.size:
+                seconds, nanoseconds = _TIMESPEC.unpack_from(payload)
+                arrived = seconds + nanoseconds * 1e-9
+            elif kind == SO_RXQ_OVFL and len(payload) >= _DROPS.size:
+                drops = _DROPS.unpack_from(payload)[0]
+    return data, addr, arrived or time.time(), drops
+
+
+def count_drops(sock: socket.socket) -> None:
+    """Have :func:`recv_stamped` report the kernel's receive-buffer drops for ``sock``."""
+    sock.setsockopt(socket.SOL_SOCKET, SO_RXQ_OVFL, 1)
 
 
 async def readable(sock: socket.socket) -> None:

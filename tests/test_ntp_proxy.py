@@ -10,6 +10,7 @@ import itertools
 import json
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -347,6 +348,30 @@ def test_rate_limit_sends_rate_kod_only_occasionally(chronyd: Chronyd) -> None:
         assert len(kisses) == 1 and kisses[0].refid == b"RATE" and kisses[0].leap == 3
         counts = health(daemon)[1]["counters"]
         assert counts["kod_rate_sent"] == 1 and counts["dropped_rate"] == 26
+
+
+def test_requests_lost_in_the_kernel_are_counted(chronyd: Chronyd) -> None:
+    """A stalled process: what the socket buffer could not hold shows as dropped_kernel."""
+    with proxy("--upstream", f"127.0.0.1:{chronyd.port}", "--rate-limit", "0") as daemon:
+        synchronised(daemon)
+        sent = 30_000
+        daemon.proc.send_signal(signal.SIGSTOP)
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                for i in range(sent):
+                    sock.sendto(client_request(transmit=i + 1), daemon.address("ntp", "listen"))
+        finally:
+            daemon.proc.send_signal(signal.SIGCONT)
+        previous = -1
+        while (counts := health(daemon)[1]["counters"])["requests"] != previous:
+            previous = counts["requests"]  # until the buffered requests are all read
+            time.sleep(0.3)
+        # the kernel reports its drop count with the next datagram it queues
+        assert ask(daemon).stratum == 2
+        counts = health(daemon)[1]["counters"]
+        assert counts["dropped_kernel"] > 0
+        assert counts["requests"] + counts["dropped_kernel"] == sent + 1
+        assert counts["replies"] == counts["requests"]
 
 
 @pytest.mark.parametrize("response", ["kod", "drop"])
