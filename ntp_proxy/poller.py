@@ -84,7 +84,10 @@ class Poller:
         rounds = 0
         while True:
             started = time.monotonic()
-            await self.poll_round()
+            try:
+                await self.poll_round()
+            except Exception as exc:  # a bug must not stop polling: holdover then runs out
+                self.log.error("ntp.poll_failed", error=repr(exc))
             rounds += 1
             interval = min(self.poll, BURST_INTERVAL) if rounds < BURST_ROUNDS else self.poll
             next_round = started + interval
