@@ -62,32 +62,22 @@ def parse_cisco(text: str, start: int, pri: int, now: float) -> dict[str, Any] |
     m = _CISCO.match(text, start)
     if m is None:
         return None
-    g = m.group
-    mon = g("mon")
+    (seq, host, clock, y1, mon, day, y2, h, mi, s, frac, tz, proc, pid, host2,
+     fac, sev, mnem) = m.groups()  # fmt: skip
     timestamp: str | None = None
-    clock: str | None = None
+    clock_state: str | None = None
     if mon is not None:
-        year = g("y1") or g("y2")
-        timestamp = yearless(mon, g("day"), year, g("h"), g("mi"), g("s"), g("frac"), g("tz"), now)
-        clock = _CLOCK[g("clock") or ""]
-    seq = g("seq")
-    fac, sev, mnem = g("fac"), g("sev"), g("mnem")
+        timestamp = yearless(mon, day, y1 or y2, h, mi, s, frac, tz, now)
+        clock_state = _CLOCK[clock or ""]
     rec = record(
-        "cisco",
-        pri,
-        timestamp,
-        g("host") or g("host2"),
-        g("proc"),
-        g("pid"),
-        f"{fac}-{sev}-{mnem}",
-        None,
+        "cisco", pri, timestamp, host or host2, proc, pid, f"{fac}-{sev}-{mnem}", None,
         text[m.end() :],
-    )
+    )  # fmt: skip
     rec["cisco"] = {
         "sequence": int(seq) if seq else None,
         "facility": fac,
         "severity": int(sev),
         "mnemonic": mnem,
-        "clock": clock,
+        "clock": clock_state,
     }
     return rec

@@ -13,8 +13,27 @@ NO_PRI = -1
 BAD_PRI = -2
 
 
+_cache: dict[str, tuple[int, int]] = {}
+_CACHE_MAX = 4096
+
+
 def split_pri(text: str) -> tuple[int, int]:
     """(pri, offset of the text after '>'), or (NO_PRI, 0) / (BAD_PRI, 0)."""
+    # The answer depends on the first five characters only, and a router repeats its PRIs:
+    # a bounded memo of them costs one slice and one lookup.
+    head = text[:5]
+    try:
+        return _cache[head]
+    except KeyError:
+        pass
+    result = _split_pri(head)
+    if len(_cache) >= _CACHE_MAX:
+        _cache.clear()
+    _cache[head] = result
+    return result
+
+
+def _split_pri(text: str) -> tuple[int, int]:
     if not text.startswith("<"):
         return NO_PRI, 0
     end = text.find(">", 1, 5)

@@ -18,51 +18,38 @@ from typing import Any
 from syslog_receiver.record import record
 from syslog_receiver.timestamps import iso_utc, offset_minutes, yearless
 
-_BSD_TS = re.compile(
-    r"([A-Z][a-z]{2}) {1,2}(\d{1,2})(?: (\d{4}))? (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(?: +|$)",
-    re.ASCII,
+# The whole header in one match, since one regex call costs less than the Python between
+# several: TIMESTAMP (BSD "Nov 30 [2026 ]16:35:23[.123]", groups 1-7, or RFC 3339 as rsyslog
+# and Junos send it, groups 8-15), then a TAG ("mgd[1234]: ", groups 16-17) or a HOSTNAME
+# (group 18) and maybe a TAG (groups 19-20). The alternatives are tried in that order, as
+# separate matches would be: a first word ending in ':' is a TAG, not a hostname.
+_TS = (
+    r"(?:([A-Z][a-z]{2}) {1,2}([0-9]{1,2})(?: ([0-9]{4}))? ([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:\.([0-9]{1,9}))?"
+    r"|([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})?)(?: +|$)"
 )
-_ISO_TS = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)?(?: +|$)",
-    re.ASCII,
-)
-_TAG = re.compile(r"([^\s:\[\]]{1,64})(?:\[([^\]\s]{0,128})\])?:(?: +|$)")
-_HOST = re.compile(r"(\S+)(?: +|$)")
+_TAG = r"([^\s:\[\]]{1,64})(?:\[([^\]\s]{0,128})\])?:(?: +|$)"
+_HEADER = re.compile(_TS + r"(?:" + _TAG + r"|(\S+)(?: +|$)(?:" + _TAG + r")?)?")
 
 KV = re.compile(r'[A-Za-z_][\w.-]*=(?:"[^"]*"|\S*) +[A-Za-z_][\w.-]*=')
 
 
-def header_timestamp(text: str, pos: int, now: float) -> tuple[str | None, int] | None:
-    """(ISO timestamp or None if invalid, end) of a BSD/ISO stamp at text[pos], else None."""
-    m = _BSD_TS.match(text, pos)
-    if m is not None:
-        mon, day, year, h, mi, s, frac = m.groups()
-        return yearless(mon, day, year, h, mi, s, frac, None, now), m.end()
-    m = _ISO_TS.match(text, pos)
-    if m is not None:
-        y, mo, d, h, mi, s, frac, zone = m.groups()
-        ts = iso_utc(int(y), int(mo), int(d), int(h), int(mi), int(s), frac, offset_minutes(zone))
-        return ts, m.end()
-    return None
-
-
 def parse_rfc3164(text: str, start: int, pri: int, now: float) -> dict[str, Any] | None:
     """Parse text[start:] if it begins with a BSD timestamp; None otherwise."""
-    stamp = header_timestamp(text, start, now)
-    if stamp is None:
+    m = _HEADER.match(text, start)
+    if m is None:
         return None
-    timestamp, pos = stamp
-    hostname: str | None = None
-    tag = _TAG.match(text, pos)
-    if tag is None:
-        host = _HOST.match(text, pos)
-        if host is not None:
-            hostname = host.group(1)
-            pos = host.end()
-            tag = _TAG.match(text, pos)
-    if tag is None:
-        return record("rfc3164", pri, timestamp, hostname, None, None, None, None, text[pos:])
-    app, procid = tag.groups()
+    (mon, day, year, h, mi, s, frac, iy, imo, iday, ih, imi, isec, ifrac, zone,
+     app, procid, hostname, app2, procid2) = m.groups()  # fmt: skip
+    if mon is not None:
+        timestamp = yearless(mon, day, year, h, mi, s, frac, None, now)
+    else:
+        timestamp = iso_utc(
+            int(iy), int(imo), int(iday), int(ih), int(imi), int(isec), ifrac, offset_minutes(zone)
+        )
+    if app is None:
+        app, procid = app2, procid2
     return record(
-        "rfc3164", pri, timestamp, hostname, app, procid or None, None, None, text[tag.end() :]
+        "rfc3164", pri, timestamp, hostname, app, procid or None, None, None, text[m.end() :]
     )

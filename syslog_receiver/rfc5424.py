@@ -22,13 +22,24 @@ import re
 from typing import Any
 
 from syslog_receiver.record import StructuredData, record
-from syslog_receiver.timestamps import rfc3339
+from syslog_receiver.timestamps import rfc3339, rfc3339_parts
 
-_HEADER = re.compile(r"1 (\S+) (\S+) (\S+) (\S+) (\S+)(?: |$)")
+# The TIMESTAMP is read here when it is RFC 3339 (groups 1-3: up to the second, fraction,
+# zone); any other token lands in group 4 and is judged by parse_rfc5424.
+_HEADER = re.compile(
+    r"1 (?:([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2})(?:[.,]([0-9]+))?"
+    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?|(\S+)) (\S+) (\S+) (\S+) (\S+)(?: |$)"
+)
 _SHORT_HEADER = re.compile(r"1 (\S+) (\S+) ([^\s\[]+?):? ([^\s\[]\S*) (?=\[)")
-_SD_ID = re.compile(r'\[([^\s=\]"]+)')
-_SD_PARAM = re.compile(r' +([^\s=\]"]+)="([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
-_SD_CLOSE = re.compile(r" *\]")
+# One element per match: its SD-ID and the text of its parameters, read by one findall.
+# Neither part can end anywhere else (an SD-ID or name is followed by ' ', ']' or '=', a value
+# by its first unescaped '"'), so these match exactly what a param-by-param scan would.
+_SD_ELEMENT = re.compile(r'\[([^\s=\]"]+)((?: +[^\s=\]"]+="[^"\\]*(?:\\.[^"\\]*)*")*) *\]', re.S)
+_SD_PARAMS = re.compile(r'([^\s=\]"]+)="([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
+# The usual case in one match: single spaces, no backslash, '"' or ']' in values, no '[' in
+# names, and no further '[' after it. Such a block splits exactly at "][", then at ' ' after
+# the SD-ID, then at '"' into ' name=' and value pieces.
+_SD_PLAIN = re.compile(r'(?:\[[^\s=\]"\[]+(?: [^\s=\]"\[]+="[^"\\\]]*")*\])+(?!\[)')
 _UNESCAPE = re.compile(r'\\(["\\\]])')
 
 
@@ -39,34 +50,58 @@ def _nil(value: str) -> str | None:
 def parse_sd(text: str, pos: int) -> tuple[StructuredData, int] | None:
     """Structured data starting at text[pos] == '['; (data, end) or None if malformed."""
     sd: StructuredData = {}
+    plain = _SD_PLAIN.match(text, pos)
+    if plain is not None:
+        for element in plain.group()[1:-1].split("]["):
+            sd_id, space, pairs = element.partition(" ")
+            params = sd.get(sd_id)
+            if params is None:
+                params = sd[sd_id] = {}
+            if space:
+                pieces = (space + pairs).split('"')  # [' a=', 'v', ' b=', 'w', '']
+                for k in range(0, len(pieces) - 1, 2):
+                    _add(params, pieces[k][1:-1], pieces[k + 1])
+        return sd, plain.end()
+    return parse_sd_scan(text, pos)
+
+
+def parse_sd_scan(text: str, pos: int) -> tuple[StructuredData, int] | None:
+    """parse_sd for any structured data, element by element (escapes, spacing, repeats)."""
+    sd: StructuredData = {}
     n = len(text)
+    match_element = _SD_ELEMENT.match
     while pos < n and text[pos] == "[":
-        m = _SD_ID.match(text, pos)
+        m = match_element(text, pos)
         if m is None:
             return None
-        params = sd.setdefault(m.group(1), {})
+        sd_id, body = m.groups()
+        params = sd.get(sd_id)
+        if params is None:
+            params = sd[sd_id] = {}
+        if body:
+            for name, value in _SD_PARAMS.findall(body):
+                if "\\" in value:
+                    value = _UNESCAPE.sub(r"\1", value)
+                _add(params, name, value)
         pos = m.end()
-        while (pm := _SD_PARAM.match(text, pos)) is not None:
-            name, value = pm.group(1), pm.group(2)
-            if "\\" in value:
-                value = _UNESCAPE.sub(r"\1", value)
-            old = params.get(name)
-            if old is None:
-                params[name] = value
-            elif isinstance(old, list):
-                old.append(value)
-            else:
-                params[name] = [old, value]
-            pos = pm.end()
-        cm = _SD_CLOSE.match(text, pos)
-        if cm is None:
-            return None
-        pos = cm.end()
     return sd, pos
+
+
+def _add(params: dict[str, str | list[str]], name: str, value: str) -> None:
+    """A repeated parameter keeps every value, as a list in arrival order."""
+    old = params.get(name)
+    if old is None:
+        params[name] = value
+    elif isinstance(old, list):
+        old.append(value)
+    else:
+        params[name] = [old, value]
 
 
 def _is_junos(sd: StructuredData) -> bool:
     for sd_id in sd:
+        if "@2636" not in sd_id:
+            continue
         _, at, enterprise = sd_id.partition("@")
         if at and (enterprise == "2636" or enterprise.startswith("2636.")):
             return True
@@ -76,24 +111,31 @@ def _is_junos(sd: StructuredData) -> bool:
 def parse_rfc5424(text: str, start: int, pri: int) -> dict[str, Any] | None:
     """Parse text[start:] (just after PRI, at VERSION); None if it is not RFC 5424."""
     m = _HEADER.match(text, start)
-    if m is None or m.group(5).startswith("["):
+    if m is None or m.group(8).startswith("["):
         short = _SHORT_HEADER.match(text, start)
         if short is not None:
             ts, host, app, msgid = short.groups()
-            return _rest(text, short.end(), pri, ts, host, app, None, msgid)
+            timestamp = None if ts == "-" else rfc3339(ts)
+            return _rest(text, short.end(), pri, timestamp, host, app, None, msgid)
         if m is None:
             return None
-    ts, host, app, procid, msgid = m.groups()
-    if ts != "-" and not (ts[:4].isdigit() and ts[4:5] == "-"):
+    second, frac, zone, ts, host, app, procid, msgid = m.groups()
+    if second is not None:
+        timestamp = rfc3339_parts(second, frac, zone)
+    elif ts == "-":
+        timestamp = None
+    elif ts[:4].isdigit() and ts[4:5] == "-":
+        timestamp = rfc3339(ts)  # not RFC 3339 after all: None
+    else:
         return None  # "<190>1 packets were dropped ..." is free text, not a header
-    return _rest(text, m.end(), pri, ts, host, app, _nil(procid), msgid)
+    return _rest(text, m.end(), pri, timestamp, host, app, _nil(procid), msgid)
 
 
 def _rest(
     text: str,
     pos: int,
     pri: int,
-    ts: str,
+    timestamp: str | None,
     host: str,
     app: str,
     procid: str | None,
@@ -116,5 +158,4 @@ def _rest(
     else:
         message = text[pos:]  # no STRUCTURED-DATA field: keep everything as MSG
     fmt = "junos" if sd and _is_junos(sd) else "rfc5424"
-    timestamp = None if ts == "-" else rfc3339(ts)
     return record(fmt, pri, timestamp, _nil(host), _nil(app), procid, _nil(msgid), sd, message)

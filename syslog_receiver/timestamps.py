@@ -163,16 +163,31 @@ def rfc3339(token: str) -> str | None:
     m = RFC3339.fullmatch(token)
     if m is None:
         return None
-    y, mo, d, h, mi, s, frac, zone = m.groups()
-    key = f"{token[:19]}{zone}"
+    _, _, _, _, _, _, frac, zone = m.groups()
+    return rfc3339_parts(token[:19], frac, zone)
+
+
+def rfc3339_parts(second: str, frac: str | None, zone: str | None) -> str | None:
+    """An RFC 3339 stamp already matched: 'YYYY-MM-DDTHH:MM:SS', fraction digits, zone."""
+    key = second + zone if zone else second
     try:
         base = _rfc3339_cache[key]
     except KeyError:
-        base = _base(int(y), int(mo), int(d), int(h), int(mi), int(s), offset_minutes(zone))
+        base = _base(
+            int(second[:4]),
+            int(second[5:7]),
+            int(second[8:10]),
+            int(second[11:13]),
+            int(second[14:16]),
+            int(second[17:19]),
+            offset_minutes(zone),
+        )
         if len(_rfc3339_cache) >= _CACHE_MAX:
             _rfc3339_cache.clear()
         _rfc3339_cache[key] = base
-    return _finish(base, frac)
+    if base is None:
+        return None
+    return f"{base}.{frac[:6]}Z" if frac else base + "Z"
 
 
 _year_cache: list[float] = [0.0, 0.0, 1970.0]  # [start, end, year] of the year holding `now`
