@@ -10,6 +10,7 @@ cannot watch a field nobody writes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -126,8 +127,11 @@ def test_all_serves_syslog_ntp_and_uploads_on_loopback(tmp_path: Path, upstream:
         assert result.stdout.startswith("2"), result
         received = suite.wait_for(lambda d: d["event"] == "config.received", timeout=10)
         assert received["router"] == "r9"
-        stored = [p for p in (tmp_path / "store").rglob("*") if p.is_file()]
-        assert any(p.read_bytes() == config.read_bytes() for p in stored), stored
+        listing = f"http://{address(suite, 'config', 'listen')}/routers/r9/versions"
+        with urllib.request.urlopen(listing, timeout=5) as response:
+            versions = json.load(response)["versions"]
+        assert [v["sha256"] for v in versions] == [hashlib.sha256(config.read_bytes()).hexdigest()]
+        assert any((tmp_path / "store").rglob("*")), "the store directory holds the version"
 
         for service, key in (("syslog", "health"), ("ntp", "health"), ("config", "listen")):
             url = f"http://{address(suite, service, key)}/healthz"
