@@ -6,12 +6,12 @@ starts one worker process per pair, which inherits its two sockets. The parent k
 of every socket: a worker that dies is restarted on the same sockets, and datagrams that
 arrive meanwhile wait in the kernel buffer instead of being refused.
 
-The parent is the only writer of stdout. Workers write their lines into a pipe to the parent,
-which copies whole lines out; lines from several processes sharing one stdout pipe could
-otherwise interleave inside a line (writes above PIPE_BUF are not atomic). Each worker reports
-its cumulative counters on a second pipe twice a second; the parent sums them for /healthz and
-EMF and reads the kernel drops of every socket itself. Every pipe is bounded by the kernel, so
-a slow stdout slows the workers, whose kernel buffers then fill and drop, and are counted.
+Workers write their lines straight to the stdout they inherit, one batch per write under a
+lock shared by all processes (see shared_stdout.py), so lines from several processes never
+interleave inside a line, whether stdout is a pipe, a file or a terminal. Each worker reports
+its cumulative counters on a pipe twice a second; the parent sums them for /healthz and EMF and
+reads the kernel drops of every socket itself. A slow stdout slows the workers, whose kernel
+buffers then fill and drop, and are counted.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from bridge.logging import configure_logging, get_logger
 from bridge.settings import HostPort, boolean, flag_name, load_settings, router_entry
 from syslog_receiver.server import COUNTERS, Receiver, new_counters, open_listeners
 from syslog_receiver.settings import SyslogSettings
+from syslog_receiver.shared_stdout import LockedStdout, ParentLines, StdoutLock
 from syslog_receiver.sockets import describe, kernel_drops
 
 __all__ = ["WorkerPool", "settings_argv", "worker_main"]
@@ -38,7 +39,6 @@ __all__ = ["WorkerPool", "settings_argv", "worker_main"]
 REPORT_EVERY = 0.5  # seconds between a worker's counter reports
 RESTART_DELAY = 1.0  # seconds before a worker that died is started again
 STOP_TIMEOUT = 4.5  # the runner gives a service 5 s to stop
-_MAX_PARTIAL = 1 << 20  # a worker never writes a line this long; bound the carry-over anyway
 
 
 def settings_argv(settings: SyslogSettings) -> list[str]:
@@ -72,44 +72,17 @@ class _Worker:
         self.transport: asyncio.SubprocessTransport | None = None
         self.report_transport: asyncio.ReadTransport | None = None
         self.exited: asyncio.Future[int] | None = None
-        self.output_closed: asyncio.Future[None] | None = None
 
     @property
     def alive(self) -> bool:
         return self.exited is not None and not self.exited.done()
 
 
-class _Output(asyncio.SubprocessProtocol):
-    """A worker's stdout, copied to ours in whole lines."""
+class _Exit(asyncio.SubprocessProtocol):
+    """Tells when a worker process has exited."""
 
-    def __init__(self, pool: WorkerPool, worker: _Worker) -> None:
-        self.pool = pool
-        self.worker = worker
-        self.partial = b""
-        loop = asyncio.get_running_loop()
-        self.exited: asyncio.Future[int] = loop.create_future()
-        self.closed: asyncio.Future[None] = loop.create_future()
-
-    def pipe_data_received(self, fd: int, data: bytes) -> None:
-        if self.partial:
-            data = self.partial + data
-        cut = data.rfind(b"\n") + 1
-        if cut:
-            self.pool.out.write(data[:cut] if cut < len(data) else data)
-            self.pool.out.flush()
-        self.partial = data[cut:]
-        if len(self.partial) > _MAX_PARTIAL:
-            self.pool.out.write(self.partial + b"\n")
-            self.partial = b""
-
-    def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        if fd == 1:
-            if self.partial:  # a worker killed mid-line: keep the bytes, end the line
-                self.pool.out.write(self.partial + b"\n")
-                self.pool.out.flush()
-                self.partial = b""
-            if not self.closed.done():
-                self.closed.set_result(None)
+    def __init__(self) -> None:
+        self.exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     def process_exited(self) -> None:
         if not self.exited.done():
@@ -152,13 +125,15 @@ class WorkerPool:
         self.settings = settings
         self.health: HostPort | None = settings.health
         self.counters = new_counters("workers")
-        self.out = sys.stdout.buffer
         self.workers: list[_Worker] = []
         self.log = get_logger()
         self._finished: dict[str, int | float] = dict.fromkeys(COUNTERS, 0)
         self._stopping = False
         self._restarts: set[asyncio.Task[None]] = set()
         self._reporting: set[_Reports] = set()
+        self._lock: StdoutLock | None = None
+        self._lines: ParentLines | None = None
+        self._stdout_fd = 1
 
     def ready(self) -> bool:
         return not self._stopping and all(w.alive for w in self.workers)
@@ -171,6 +146,9 @@ class WorkerPool:
             "recv_buffer_bytes", udp0.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
         )
         try:
+            self._lock = StdoutLock()
+            self._lines = ParentLines(self._lock)
+            self._stdout_fd = self._lines.start()
             for worker in self.workers:
                 await self._spawn(worker)
         except BaseException:
@@ -185,10 +163,11 @@ class WorkerPool:
 
     async def _spawn(self, worker: _Worker) -> None:
         loop = asyncio.get_running_loop()
+        assert self._lock is not None
         report_r, report_w = os.pipe()
-        fds = (worker.udp.fileno(), worker.tcp.fileno(), report_w)
+        fds = (worker.udp.fileno(), worker.tcp.fileno(), report_w, self._lock.fd)
         try:
-            protocol = _Output(self, worker)
+            protocol = _Exit()
             transport, _ = await loop.subprocess_exec(
                 lambda: protocol,
                 sys.executable,
@@ -198,7 +177,7 @@ class WorkerPool:
                 *map(str, fds),
                 *settings_argv(self.settings),
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
+                stdout=self._stdout_fd,
                 stderr=None,
                 pass_fds=fds,
             )
@@ -206,7 +185,6 @@ class WorkerPool:
             os.close(report_w)
         worker.transport = transport
         worker.exited = protocol.exited
-        worker.output_closed = protocol.closed
         reports = _Reports(self)
         self._reporting.add(reports)
         worker.report_transport, _ = await loop.connect_read_pipe(
@@ -256,7 +234,7 @@ class WorkerPool:
         self.counters.set_gauge("workers", sum(1 for w in self.workers if w.alive))
 
     async def stop(self) -> None:
-        """SIGTERM every worker (each drains and flushes), copy out the rest, close sockets."""
+        """SIGTERM every worker (each drains and writes its last lines), then close sockets."""
         self._stopping = True
         for task in list(self._restarts):
             task.cancel()
@@ -267,8 +245,8 @@ class WorkerPool:
                 worker.transport.send_signal(signal.SIGTERM)
         waits: list[asyncio.Future[Any]] = []
         for worker in running:
-            assert worker.exited is not None and worker.output_closed is not None
-            waits += [worker.exited, worker.output_closed]
+            assert worker.exited is not None
+            waits.append(worker.exited)
         if waits:
             _done, late = await asyncio.wait(waits, timeout=STOP_TIMEOUT)
             if late:
@@ -289,7 +267,12 @@ class WorkerPool:
         for worker in self.workers:
             worker.udp.close()
             worker.tcp.close()
-        self.out.flush()
+        if self._lines is not None:  # no worker writes any more: fd 1 is the parent's again
+            self._lines.stop()
+            self._lines = None
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
 
 
 # -- the worker process ----------------------------------------------------------------------
@@ -324,10 +307,11 @@ async def _serve_worker(receiver: Receiver, report_fd: int) -> None:
 
 
 def worker_main(argv: Sequence[str]) -> int:
-    """``python -m syslog_receiver.workers INDEX UDP_FD TCP_FD REPORT_FD FLAGS...``."""
-    index, udp_fd, tcp_fd, report_fd = (int(a) for a in argv[:4])
+    """``python -m syslog_receiver.workers INDEX UDP_FD TCP_FD REPORT_FD LOCK_FD FLAGS...``."""
+    index, udp_fd, tcp_fd, report_fd, lock_fd = (int(a) for a in argv[:5])
+    LockedStdout.install(StdoutLock(lock_fd))  # before anything can log
     settings = load_settings(
-        SyslogSettings, argv[4:], prog=f"edge-bridge syslog worker {index}", environ={}
+        SyslogSettings, argv[5:], prog=f"edge-bridge syslog worker {index}", environ={}
     )
     configure_logging()
     import structlog
