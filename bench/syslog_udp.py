@@ -20,6 +20,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import shutil
 import signal
 import socket
@@ -142,13 +143,16 @@ class Receiver:
     output: Path
 
     def count(self, tag: str, offset: int) -> tuple[int, int]:
-        """Lines carrying ``tag`` written after ``offset``; and the file's new size."""
+        """Distinct message numbers of ``tag`` written after ``offset``; and the file's size.
+
+        Numbers, not lines: a line written twice cannot hide one that was lost. (rsyslog's
+        %jsonmesg% carries the text twice on one line, as msg and rawmsg.)
+        """
         with self.output.open("rb") as f:
             f.seek(offset)
             data = f.read()
-        needle = f"bench={tag}-".encode()
-        # rsyslog's %jsonmesg% carries the text twice (msg and rawmsg): count lines.
-        return sum(1 for line in data.split(b"\n") if needle in line), offset + len(data)
+        numbers = set(re.findall(rb"bench=" + re.escape(tag.encode()) + rb"-(\d+)", data))
+        return len(numbers), offset + len(data)
 
     def stop(self) -> None:
         if self.proc.poll() is None:
