@@ -49,7 +49,7 @@ PAYLOADS = (
 
 def _send(
     host: str, port: int, rate: float, seconds: float, tag: str, first: int, step: int
-) -> int:
+) -> tuple[int, float]:
     """One sender process: numbered messages ``first, first+step, ...`` at ``rate`` per second."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     socks = []
@@ -77,17 +77,20 @@ def _send(
                 errors += 1
                 sent += 1
             number += step
-    return sent
+    return sent, time.perf_counter() - start
 
 
-def send_all(host: str, port: int, rate: float, seconds: float, tag: str) -> int:
+def send_all(host: str, port: int, rate: float, seconds: float, tag: str) -> tuple[int, float]:
+    """Messages sent, and the rate achieved (the slowest sender's time sets it)."""
     processes = max(1, math.ceil(rate / PER_SENDER))
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         results = [
             pool.apply_async(_send, (host, port, rate / processes, seconds, tag, i, processes))
             for i in range(processes)
         ]
-        return sum(r.get(timeout=seconds * 4 + 30) for r in results)
+        done = [r.get(timeout=seconds * 4 + 30) for r in results]
+    sent = sum(count for count, _ in done)
+    return sent, sent / max(elapsed for _, elapsed in done)
 
 
 # -- process accounting --------------------------------------------------------------------
@@ -254,6 +257,7 @@ def send_probe(port: int, tag: str) -> None:
 class Result:
     receiver: str
     rate: int
+    sent_rate: float
     sent: int
     received: int
     cpu_us: float
@@ -267,7 +271,7 @@ class Result:
 def run_step(receiver: Receiver, rate: int, seconds: float, tag: str) -> Result:
     _, offset = receiver.count("-", 0)
     cpu0 = cpu_seconds(receiver.proc.pid)
-    sent = send_all("127.0.0.1", receiver.port, rate, seconds, tag)
+    sent, sent_rate = send_all("127.0.0.1", receiver.port, rate, seconds, tag)
     # Let the receiver finish what it holds: until its count stops growing.
     received, last, stable_since = 0, -1, time.monotonic()
     deadline = time.monotonic() + 10
@@ -282,6 +286,7 @@ def run_step(receiver: Receiver, rate: int, seconds: float, tag: str) -> Result:
     return Result(
         receiver.name,
         rate,
+        sent_rate,
         sent,
         received,
         cpu * 1e6 / max(received, 1),
@@ -324,7 +329,7 @@ def main() -> int:
             flush=True,
         )
         print(
-            f"{'receiver':<16}{'rate/s':>9}{'sent':>9}{'received':>10}{'loss %':>9}"
+            f"{'receiver':<16}{'rate/s':>9}{'sent/s':>9}{'sent':>9}{'received':>10}{'loss %':>9}"
             f"{'CPU us/msg':>12}{'peak RSS MiB':>14}",
             flush=True,
         )
@@ -334,7 +339,8 @@ def main() -> int:
                 result = run_step(receiver, rate, args.seconds, tag)
                 results.append(result)
                 print(
-                    f"{result.receiver:<16}{rate:>9}{result.sent:>9}{result.received:>10}"
+                    f"{result.receiver:<16}{rate:>9}{result.sent_rate:>9.0f}{result.sent:>9}"
+                    f"{result.received:>10}"
                     f"{result.loss:>9.2f}{result.cpu_us:>12.1f}{result.peak_rss_mib:>14.1f}",
                     flush=True,
                 )
