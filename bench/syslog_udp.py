@@ -13,9 +13,9 @@ outside the benchmark took during the step: where it is high, a loss says little
     .venv/bin/python bench/syslog_udp.py --workers 1 --rates 20000,50000 --seconds 3
 
 Not a test: the numbers depend on the machine, and the senders share its cores. rsyslog
-queues up to 100,000 messages in memory (its main queue) and writes them after a step ends,
-so a 2 s step above its sustained rate can still come out lossless, at the cost of RSS;
-edge-bridge keeps nothing beyond the kernel's receive buffer.
+queues up to 50,000 messages in memory (its main queue's default since 8.30) and writes them
+after a step ends, so a 2 s step above its sustained rate can still come out lossless, at the
+cost of RSS; edge-bridge keeps nothing beyond the kernel's receive buffer.
 """
 
 from __future__ import annotations
