@@ -18,6 +18,7 @@ land inside its line. So every process writes its lines under one lock, once per
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import io
 import mmap
@@ -130,10 +131,15 @@ class ParentLines:
             data = partial + data
             cut = data.rfind(b"\n") + 1
             if cut:
-                self.lock.write(self.stdout_fd, data[:cut])
+                self._write(data[:cut])
             partial = data[cut:]
         if partial:
-            self.lock.write(self.stdout_fd, partial + b"\n")
+            self._write(partial + b"\n")
+
+    def _write(self, lines: bytes) -> None:
+        # If stdout is gone, keep reading anyway, so the parent never blocks on its own lines.
+        with contextlib.suppress(OSError):
+            self.lock.write(self.stdout_fd, lines)
 
     def stop(self) -> None:
         """Once no worker writes: give fd 1 back to the real stdout and drain the pipe."""
