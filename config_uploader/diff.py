@@ -8,9 +8,14 @@ and where it changed, never the value. The format is difflib's (``---``/``+++`` 
 ``@@ -a,b +c,d @@`` hunks, lines without their line ends joined by ``\\n``).
 
 Cost is bounded: the common head and tail are cut off first (a typical upload changes a few
-lines), and when what is left is too big for difflib's matcher to finish quickly
+lines; they are found on the texts, a few KiB at a time, before any line is compared in
+Python), and when what is left is too big for difflib's matcher to finish quickly
 (:data:`MAX_MATCH_WORK` line pairs) it is shown as one replaced block, which is still a correct
 diff, only not a minimal one.
+
+An upload is diffed twice (against its previous version and against the desired config), and
+the previous and the desired texts are diffed again by later uploads: a :class:`Text` holds a
+text with its lines and private key blocks found once, for every diff it takes part in.
 
 A diff can be far larger than one stdout line may be (``bridge.output.MAX_LINE_BYTES``), so
 :func:`split_diff` cuts it into pieces whose JSON string encoding fits a byte budget, at line
@@ -27,7 +32,7 @@ from typing import Final
 import orjson
 
 from bridge.output import MAX_LINE_BYTES
-from config_uploader.redact import redact_some
+from config_uploader.redact import private_key_lines, redact_some
 from config_uploader.vendor import Vendor
 
 MAX_MATCH_WORK: Final = 4_000_000
@@ -36,9 +41,32 @@ MAX_MATCH_WORK: Final = 4_000_000
 Opcode = tuple[str, int, int, int, int]
 
 
+class Text:
+    """A normalised text split into lines once, for any number of diffs."""
+
+    __slots__ = ("_private_keys", "lines", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lines = _lines(text)
+        self._private_keys: dict[int, str] | None = None
+
+    @property
+    def private_keys(self) -> dict[int, str]:
+        """:func:`~config_uploader.redact.private_key_lines` of the lines, found on first use."""
+        if self._private_keys is None:
+            self._private_keys = private_key_lines(self.lines, self.text)
+        return self._private_keys
+
+    @property
+    def size(self) -> int:
+        """Roughly the bytes it holds in memory (text, line objects, the list)."""
+        return 2 * len(self.text) + 64 * len(self.lines)
+
+
 def unified_diff(
-    old: str,
-    new: str,
+    old: str | Text,
+    new: str | Text,
     vendor: Vendor,
     new_vendor: Vendor | None = None,
     *,
@@ -47,18 +75,31 @@ def unified_diff(
     context: int = 3,
 ) -> str:
     """The redacted unified diff from ``old`` to ``new`` (normalised texts); ``""`` if equal."""
-    a, b = _lines(old), _lines(new)
-    if a == b:
+    old_text = old.text if isinstance(old, Text) else old
+    new_text = new.text if isinstance(new, Text) else new
+    if old_text == new_text:
         return ""
-    groups = list(_grouped(_opcodes(a, b), context))
+    if not isinstance(old, Text):
+        old = Text(old)
+    if not isinstance(new, Text):
+        new = Text(new)
+    a, b = old.lines, new.lines
+    codes = _opcodes(a, b, _equal_lines(old_text, new_text))
+    if all(code[0] == "equal" for code in codes):  # "x" and "x\n" have the same lines
+        return ""
+    groups = list(_grouped(codes, context))
     # Only the lines shown are redacted (with the whole text as their context).
     shown_a = redact_some(
-        a, vendor, (i for g in groups for _, i1, i2, _, _ in g for i in range(i1, i2))
+        a,
+        vendor,
+        (i for g in groups for _, i1, i2, _, _ in g for i in range(i1, i2)),
+        old.private_keys,
     )
     shown_b = redact_some(
         b,
         new_vendor or vendor,
         (j for g in groups for t, _, _, j1, j2 in g if t != "equal" for j in range(j1, j2)),
+        new.private_keys,
     )
     out = [f"--- {fromfile}", f"+++ {tofile}"]
     for group in groups:
@@ -80,13 +121,49 @@ def _lines(text: str) -> list[str]:
     return lines
 
 
-def _opcodes(a: Sequence[str], b: Sequence[str]) -> list[Opcode]:
-    """difflib's opcodes for ``a`` -> ``b``, with the common head and tail cut off first."""
-    head = 0
+def _equal_lines(old: str, new: str) -> tuple[int, int]:
+    """How many lines at the head and at the tail of ``old`` and ``new`` are surely equal.
+
+    Found on the texts, a few KiB at a time (string slices compare at memory speed), so that
+    the line-by-line comparison after it has little left to do: a lower bound, not the count.
+    """
+    limit = min(len(old), len(new))
+    head = _same_chars(old, new, limit, 0)
+    tail = _same_chars(old, new, limit - head, -1)
+    # Lines ended before the first difference are equal; of the newlines in the common tail,
+    # all but the first end lines that lie wholly in it.
+    return old.count("\n", 0, head), max(0, old.count("\n", len(old) - tail) - 1) if tail else 0
+
+
+_CHUNK: Final = 4096
+
+
+def _same_chars(x: str, y: str, limit: int, direction: int) -> int:
+    """The length of the common head (``direction`` 0) or tail (-1) of ``x`` and ``y``,
+    at most ``limit``, compared in chunks of decreasing size."""
+    same = 0
+    step = _CHUNK
+    while step:
+        while same + step <= limit and (
+            x[same : same + step] == y[same : same + step]
+            if direction == 0
+            else x[len(x) - same - step : len(x) - same] == y[len(y) - same - step : len(y) - same]
+        ):
+            same += step
+        step //= 8
+    return same
+
+
+def _opcodes(a: Sequence[str], b: Sequence[str], known: tuple[int, int] = (0, 0)) -> list[Opcode]:
+    """difflib's opcodes for ``a`` -> ``b``, with the common head and tail cut off first.
+
+    ``known`` gives lines already known to be equal at the head and at the tail.
+    """
     limit = min(len(a), len(b))
+    head = min(known[0], limit)
     while head < limit and a[head] == b[head]:
         head += 1
-    tail = 0
+    tail = min(known[1], limit - head)
     while tail < limit - head and a[len(a) - 1 - tail] == b[len(b) - 1 - tail]:
         tail += 1
     mid_a, mid_b = a[head : len(a) - tail], b[head : len(b) - tail]

@@ -335,13 +335,20 @@ def redact_lines(lines: Sequence[str], vendor: Vendor, *, _prefilter: bool = Tru
     return out
 
 
-def redact_some(lines: Sequence[str], vendor: Vendor, indexes: Iterable[int]) -> dict[int, str]:
+def redact_some(
+    lines: Sequence[str],
+    vendor: Vendor,
+    indexes: Iterable[int],
+    private_keys: dict[int, str] | None = None,
+) -> dict[int, str]:
     """The redacted form of just the lines at ``indexes`` (context is still read from all).
 
     A diff shows a few lines of a long config: redacting only those keeps an upload cheap.
+    ``private_keys`` is :func:`private_key_lines` of ``lines`` when the caller has it already
+    (finding them scans the whole text, which costs more than the rest).
     """
     wanted = sorted({k for k in indexes if 0 <= k < len(lines)})
-    changed = _redacted(lines, vendor, wanted, True)
+    changed = _redacted(lines, vendor, wanted, True, private_keys)
     return {k: changed.get(k, lines[k]) for k in wanted}
 
 
@@ -416,7 +423,11 @@ def _continued(lines: Sequence[str], wanted: Sequence[int]) -> list[int]:
 
 
 def _redacted(
-    lines: Sequence[str], vendor: Vendor, wanted: Sequence[int] | None, prefilter: bool
+    lines: Sequence[str],
+    vendor: Vendor,
+    wanted: Sequence[int] | None,
+    prefilter: bool,
+    private_keys: dict[int, str] | None = None,
 ) -> dict[int, str]:
     """The lines (of ``wanted``, else all) that redaction changes, by index.
 
@@ -434,7 +445,8 @@ def _redacted(
     else:
         every = set(words)
         hits = {k: every for k in indexes}
-    changed = _pem_lines(lines)  # every private key, wherever it starts
+    # every private key, wherever it starts
+    changed = dict(private_keys) if private_keys is not None else private_key_lines(lines)
     context = _Context(lines)
     done = -1  # lines up to this one are finished (continuations)
     for k in sorted(hits):
@@ -527,9 +539,13 @@ def _junos_snmp_lines(lines: Sequence[str]) -> frozenset[int]:
     return frozenset(inside)
 
 
-def _pem_lines(lines: Sequence[str]) -> dict[int, str]:
-    """Every line of every private key block, redacted, by index."""
-    text = "\n".join(lines)
+def private_key_lines(lines: Sequence[str], text: str | None = None) -> dict[int, str]:
+    """Every line of every private key block, redacted, by index.
+
+    ``text`` is ``"\\n".join(lines)`` (possibly with one more newline) if the caller has it.
+    """
+    if text is None:
+        text = "\n".join(lines)
     at = text.find("-----")
     if at < 0:
         return {}

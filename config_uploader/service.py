@@ -25,6 +25,7 @@ import dataclasses
 import hashlib
 import time
 from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,8 +66,10 @@ DETECT_CHARS = 8192
 MAX_ERROR = 2000
 # Uploads in flight get this long to finish at SIGTERM (the runner gives a service 5 s).
 STOP_GRACE = 4.0
-# Normalised texts of the latest versions kept in memory for the next diff; bounded in bytes.
+# Normalised texts of the latest versions kept in memory for the next diff, and of the desired
+# configs for the next drift check; bounded in bytes (a 64 KiB config takes about 300 KiB).
 CACHE_BYTES = 64 * 1024 * 1024
+DESIRED_CACHE_BYTES = 32 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -101,29 +104,48 @@ class IngestResult:
 
 
 class TextCache:
-    """The normalised text of each router's latest version, LRU, bounded in total size."""
+    """Normalised texts (split into lines) by router, each under a key saying which content
+    it is (a version id; a desired config's tag and vendor); LRU, bounded in total size."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[str, tuple[str, str]] = OrderedDict()  # router -> (version, text)
+        self._items: OrderedDict[str, tuple[Hashable, diffing.Text]] = OrderedDict()
         self._bytes = 0
 
-    def get(self, router: str, version: str) -> str | None:
+    def get(self, router: str, key: Hashable) -> diffing.Text | None:
         item = self._items.get(router)
-        if item is None or item[0] != version:
+        if item is None or item[0] != key:
             return None
         self._items.move_to_end(router)
         return item[1]
 
-    def put(self, router: str, version: str, text: str) -> None:
+    def key_of(self, router: str) -> Hashable | None:
+        item = self._items.get(router)
+        return None if item is None else item[0]
+
+    def put(self, router: str, key: Hashable, text: diffing.Text) -> None:
         old = self._items.pop(router, None)
         if old is not None:
-            self._bytes -= len(old[1])
-        self._items[router] = (version, text)
-        self._bytes += len(text)
+            self._bytes -= old[1].size
+        self._items[router] = (key, text)
+        self._bytes += text.size
         while self._bytes > self.max_bytes and len(self._items) > 1:
             _, (_, dropped) = self._items.popitem(last=False)
-            self._bytes -= len(dropped)
+            self._bytes -= dropped.size
+
+
+@dataclass(frozen=True)
+class Intended:
+    """The desired config of one upload's router, as far as it could be found."""
+
+    location: str | None  # None: the router has no desired config
+    text: diffing.Text | None
+    error: str | None = None  # the source failed: no verdict this time
+
+    def drift(self, normalised: str) -> bool | None:
+        if self.error is not None:
+            return None
+        return self.text is None or self.text.text != normalised
 
 
 def read_credentials(settings: ConfigSettings, prog: str) -> Credentials:
@@ -176,6 +198,7 @@ class ConfigService:
         self.names = RouterNames(settings.router)
         self.locks = RouterLocks()
         self.texts = TextCache(CACHE_BYTES)
+        self.intended = TextCache(DESIRED_CACHE_BYTES)
         self.log = get_logger()
         self._runner: web.AppRunner | None = None
         self.app: UploadApp | None = None
@@ -295,7 +318,10 @@ class ConfigService:
         ), "source_ip"
 
     async def ingest(self, upload: Upload) -> IngestResult:
-        """Store one upload and report on it; :class:`StoreError` when the store fails."""
+        """Store one upload and report on it; :class:`StoreError` when the store fails.
+
+        Its events are written together, in one write, when it is done (or has failed).
+        """
         kind = vendor.detect(upload.text[:DETECT_CHARS])
         normalised = normalise(upload.text, kind)
         router, identified_by = self.identify(upload, normalised, kind)
@@ -314,113 +340,167 @@ class ConfigService:
             filename=upload.filename or upload.path or None,
         )
         self.counters.incr("uploads")
-        self.log.info(
+        lines = self.event_lines(
             "config.received",
-            router=router,
-            identified_by=identified_by,
-            source_ip=upload.source_ip,
-            via=upload.via,
-            filename=received.filename,
-            vendor=kind,
-            size=received.size,
-            sha256=raw_sha,
-            **upload.context,
+            "info",
+            {
+                "router": router,
+                "identified_by": identified_by,
+                "source_ip": upload.source_ip,
+                "via": upload.via,
+                "filename": received.filename,
+                "vendor": kind,
+                "size": received.size,
+                "sha256": raw_sha,
+                **upload.context,
+            },
         )
+        try:
+            async with self.locks.hold(router):
+                return await self._ingest(upload, received, diffing.Text(normalised), lines)
+        finally:
+            write_lines(lines)
+
+    async def _ingest(
+        self, upload: Upload, received: VersionMeta, new: diffing.Text, lines: list[bytes]
+    ) -> IngestResult:
+        """The part under the router's lock: commit, then the verdicts."""
+        router, kind = received.router, as_vendor(received.vendor)
+        intended = await self._intended(router, kind)
+        drift = intended.drift(new.text) if intended is not None else None
 
         def make_meta(version: str) -> VersionMeta:
             return dataclasses.replace(received, version=version)
 
-        async with self.locks.hold(router):
-            result = await commit(self.store, router, upload.data, make_meta)
-            await self._report_change(result, normalised, kind)
-            drift = await self._check_desired(router, result.meta.version, normalised, kind)
-            await self.store.write_state(
-                RouterState(
-                    router=router,
-                    last_upload=upload.received_at,
-                    last_version=result.meta.version,
-                    last_changed=result.changed,
-                    drift=drift,
-                    versions=result.meta.seq,
-                )
-            )
-        return IngestResult(router, result.meta.version, result.changed, drift)
+        def make_state(meta: VersionMeta, changed: bool) -> RouterState:
+            return RouterState(router, upload.received_at, meta.version, changed, drift, meta.seq)
 
-    async def _normalised_of(self, meta: VersionMeta) -> str:
-        """The normalised text of a stored version: from the cache, else re-read."""
-        cached = self.texts.get(meta.router, meta.version)
-        if cached is not None:
-            return cached
-        found = await self.store.read(meta.router, meta.version)
-        if found is None:
-            raise StoreError(f"version {meta.router}/{meta.version} disappeared")
-        return normalise(decode(found[1])[0], as_vendor(meta.vendor))
+        def while_writing(
+            previous: VersionMeta | None, meta: VersionMeta
+        ) -> tuple[str | None, str]:
+            """The diffs, computed while the store's thread waits for the disk."""
+            return self._change_diff(previous, meta, new), self._drift_diff(intended, meta, new)
 
-    async def _report_change(self, result: CommitResult, normalised: str, kind: Vendor) -> None:
+        result = await commit(self.store, router, upload.data, make_meta, make_state, while_writing)
         meta = result.meta
-        if not result.changed:
+        self.texts.put(router, meta.version, new)
+        if result.changed:
+            self.counters.incr("changed")
+            change, drift_text = result.prepared or (None, "")
+            if change is None:  # the previous text was not in memory
+                change = self._change_diff(result.previous, meta, new, await self._text_of(result))
+            previous = result.previous
+            fields = {
+                "router": router,
+                "version": meta.version,
+                "previous": None if previous is None else previous.version,
+                "vendor": kind,
+            }
+            lines += self.event_lines("config.changed", "info", fields, change)
+        else:
             self.counters.incr("unchanged")
-            self.texts.put(meta.router, meta.version, normalised)
-            self.emit("config.unchanged", "info", {"router": meta.router, "version": meta.version})
-            return
-        self.counters.incr("changed")
+            drift_text = self._drift_diff(intended, meta, new)
+            lines += self.event_lines(
+                "config.unchanged", "info", {"router": router, "version": meta.version}
+            )
+        if intended is not None:
+            lines += self._verdict_lines(router, meta.version, intended, drift, drift_text)
+        if result.state_error is not None:
+            raise StoreError(result.state_error)
+        return IngestResult(router, meta.version, result.changed, drift)
+
+    async def _text_of(self, result: CommitResult) -> diffing.Text | None:
+        """The previous version's normalised text, re-read from the store."""
         previous = result.previous
         if previous is None:
-            before, old_vendor, label = "", kind, "empty"
+            return None
+        found = await self.store.read(previous.router, previous.version)
+        if found is None:
+            raise StoreError(f"version {previous.router}/{previous.version} disappeared")
+        return diffing.Text(normalise(decode(found[1])[0], as_vendor(previous.vendor)))
+
+    def _change_diff(
+        self,
+        previous: VersionMeta | None,
+        meta: VersionMeta,
+        new: diffing.Text,
+        before: diffing.Text | None = None,
+    ) -> str | None:
+        """The diff from the previous version; None when its text is not at hand."""
+        if previous is None:
+            old, old_vendor, label = diffing.Text(""), as_vendor(meta.vendor), "empty"
         else:
-            before = await self._normalised_of(previous)
-            old_vendor, label = as_vendor(previous.vendor), f"{meta.router}/{previous.version}"
-        self.texts.put(meta.router, meta.version, normalised)
-        text = diffing.unified_diff(
-            before,
-            normalised,
+            cached = before or self.texts.get(meta.router, previous.version)
+            if cached is None:
+                return None
+            old, old_vendor = cached, as_vendor(previous.vendor)
+            label = f"{meta.router}/{previous.version}"
+        return diffing.unified_diff(
+            old,
+            new,
             old_vendor,
-            kind,
+            as_vendor(meta.vendor),
             fromfile=label,
             tofile=f"{meta.router}/{meta.version}",
         )
-        fields = {
-            "router": meta.router,
-            "version": meta.version,
-            "previous": None if previous is None else previous.version,
-            "vendor": kind,
-        }
-        self.emit("config.changed", "info", fields, text)
 
-    async def _check_desired(
-        self, router: str, version: str, normalised: str, kind: Vendor
-    ) -> bool | None:
-        """Compare with the intended config; None when no desired location is configured."""
+    @staticmethod
+    def _drift_diff(intended: Intended | None, meta: VersionMeta, new: diffing.Text) -> str:
+        if intended is None or intended.text is None:
+            return ""
+        kind = as_vendor(meta.vendor)
+        return diffing.unified_diff(
+            intended.text, new, kind, fromfile="desired", tofile=f"{meta.router}/{meta.version}"
+        )
+
+    async def _intended(self, router: str, kind: Vendor) -> Intended | None:
+        """The router's desired config, normalised by the upload's vendor rules (the intended
+        file may lack the banner lines that detection relies on); None when no desired
+        location is configured. Normalised once per content: a lookup that finds the same
+        tag reuses it."""
         if self.desired is None:
             return None
+        key = self.intended.key_of(router)
+        known = key[0] if isinstance(key, tuple) and key[1] == kind else None
         try:
-            desired = await self.desired.get(router)
+            found = await self.desired.get(router, known)
+            if found is not None and found.data is None:
+                text = self.intended.get(router, (found.tag, kind))
+                if text is not None:
+                    return Intended(found.location, text)
+                found = await self.desired.get(router)  # dropped from memory meanwhile
         except StoreError as exc:
-            # The version is stored: answer the router, say the verdict is unknown this time.
+            # The version is still stored: answer the router, say the verdict is unknown.
             self.counters.incr("store_errors")
-            self.log.error(
-                "config.desired_error", router=router, version=version, error=str(exc)[:MAX_ERROR]
+            return Intended(None, None, str(exc)[:MAX_ERROR])
+        if found is None or found.data is None:
+            return Intended(None, None)
+        text = diffing.Text(normalise(decode(found.data)[0], kind))
+        if found.tag is not None:
+            self.intended.put(router, (found.tag, kind), text)
+        return Intended(found.location, text)
+
+    def _verdict_lines(
+        self, router: str, version: str, intended: Intended, drift: bool | None, diff: str
+    ) -> list[bytes]:
+        """``config.in_sync``/``config.drift`` (or ``config.desired_error``) and the EMF line."""
+        if intended.error is not None:
+            return self.event_lines(
+                "config.desired_error",
+                "error",
+                {"router": router, "version": version, "error": intended.error},
             )
-            return None
         fields: dict[str, Any] = {"router": router, "version": version}
-        if desired is None:
-            drift = True
+        if intended.location is None:
             fields.update(desired=None, reason="no_desired_config")
-            self.emit("config.drift", "warning", fields)
+            out = self.event_lines("config.drift", "warning", fields)
         else:
-            # The uploaded config's vendor rules apply: the intended file may lack the banner
-            # lines that detection relies on.
-            intended = normalise(decode(desired.data)[0], kind)
-            drift = intended != normalised
-            fields["desired"] = desired.location
+            fields["desired"] = intended.location
             if drift:
                 fields["reason"] = "differs"
-                text = diffing.unified_diff(
-                    intended, normalised, kind, fromfile="desired", tofile=f"{router}/{version}"
-                )
-                self.emit("config.drift", "warning", fields, text)
+                out = self.event_lines("config.drift", "warning", fields, diff)
             else:
-                self.emit("config.in_sync", "info", fields)
+                out = self.event_lines("config.in_sync", "info", fields)
         self.counters.incr("drift" if drift else "in_sync")
         record = emf_record(
             {"router": router},
@@ -429,21 +509,26 @@ class ConfigService:
             event="config.drift_metric",
             units={"drift": "Count"},
         )
-        write_lines([orjson.dumps(record) + b"\n"])
-        return drift
+        out.append(orjson.dumps(record) + b"\n")
+        return out
 
     def emit(self, event: str, level: str, fields: dict[str, Any], diff: str | None = None) -> None:
+        write_lines(self.event_lines(event, level, fields, diff))
+
+    @staticmethod
+    def event_lines(
+        event: str, level: str, fields: dict[str, Any], diff: str | None = None
+    ) -> list[bytes]:
         """One event line, or one per piece of ``diff`` (``part``/``parts``), each < 16 KiB."""
         head = {"event": event, "level": level, "time": iso_utc(time.time()), **fields}
         if not diff:
-            write_lines([orjson.dumps(head) + b"\n"])
-            return
+            return [orjson.dumps(head) + b"\n"]
         widest = {**head, "part": 10**9, "parts": 10**9}
         pieces = diffing.split_diff(diff, diffing.budget_for(widest))
-        write_lines(
+        return [
             orjson.dumps({**head, "part": n, "parts": len(pieces), "diff": piece}) + b"\n"
             for n, piece in enumerate(pieces, 1)
-        )
+        ]
 
     # -- read API ----------------------------------------------------------------------------
 

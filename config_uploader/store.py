@@ -15,18 +15,27 @@ stored again; the first upload of that content keeps its original bytes.
 Local layout (``--store DIR``)::
 
     DIR/<router>/00000001      one line of JSON (VersionMeta), then the original bytes
-    DIR/<router>/state.json    RouterState (last upload, drift), a replaceable summary
+    DIR/<router>/state.jsonl   RouterState (last upload, drift) per upload, newest last
 
 (``tail -n +2 DIR/rtr1/00000007`` is the config as the router sent it.) A version is written
-to a temporary file and fsynced, then hard-linked to its number: link(2) fails when the name
+to an unnamed file (``O_TMPFILE``; where the filesystem or a missing /proc does not allow it,
+a ``.tmp-*`` file) and fsynced, then hard-linked to its number: link(2) fails when the name
 exists, which makes it both the commit point and the exclusive create; the directory is
 fsynced before the upload is answered. One file and two fsyncs per version: a kill -9 leaves
-at most a ``.tmp-*`` file, which readers ignore and ``open()`` sweeps when it is old.
+nothing (or at most a ``.tmp-*`` file, which readers ignore and ``open()`` sweeps when old).
+
+The state is a replaceable summary (the next upload rewrites it, and a reader falls back to
+the latest version), so it is not fsynced, and it is appended to rather than replaced: a
+rename over an existing file makes ext4 flush the new file at once (``auto_da_alloc``), which
+cost as much as the version's own write. An append is whole or absent to a reader (the file
+size moves after the bytes are in), and the file is cut back to its last line past
+:data:`STATE_MAX_BYTES`. The version file and the state are written by one call in one
+thread, so an upload costs one thread hop.
 
 S3 layout (``--store s3://BUCKET/PREFIX``)::
 
     PREFIX/<router>/versions/00000001   original bytes, metadata as x-amz-meta-*
-    PREFIX/<router>/state.json
+    PREFIX/<router>/state.json          RouterState, replaced by each upload
 
 created with ``PutObject(IfNoneMatch="*")``: S3 answers 412 when the key exists.
 """
@@ -39,9 +48,10 @@ import dataclasses
 import os
 import random
 import re
+import threading
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,6 +70,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._:@-]")
 MAX_NAME = 128
 TMP_MAX_AGE = 3600.0
 COMMIT_ATTEMPTS = 64
+STATE_FILE = "state.jsonl"
+STATE_MAX_BYTES = 64 * 1024
+"""A state log past this size is cut back to its last line (about every 300 uploads)."""
 
 
 # Blocking store work (fsync, boto3) runs here rather than in asyncio's default executor: enough
@@ -69,15 +82,24 @@ STORE_THREADS = 16
 _executor: ThreadPoolExecutor | None = None
 
 
-async def in_thread(fn: Callable[..., T], *args: Any) -> T:
+def start_in_thread(fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """Hand ``fn`` to a store thread now (not when awaited), so the caller can work meanwhile."""
     global _executor
     if _executor is None:
         _executor = ThreadPoolExecutor(STORE_THREADS, thread_name_prefix="store")
-    return await asyncio.get_running_loop().run_in_executor(_executor, fn, *args)
+    return asyncio.get_running_loop().run_in_executor(_executor, fn, *args)
+
+
+async def in_thread(fn: Callable[..., T], *args: Any) -> T:
+    return await start_in_thread(fn, *args)
 
 
 class StoreError(Exception):
     """The store could not do its job (I/O error, S3 unreachable, too many conflicts)."""
+
+
+class StateNotSaved(StoreError):
+    """The version is committed, but the router's state after it could not be written."""
 
 
 def safe_name(router: str) -> str:
@@ -177,8 +199,13 @@ class Store(Protocol):
     async def latest(self, router: str) -> VersionMeta | None:
         """The newest committed version of ``router``, or None for a router never seen."""
 
-    async def create(self, meta: VersionMeta, data: bytes) -> bool:
-        """Store version ``meta.version`` atomically; False when that number is already taken."""
+    def create(
+        self, meta: VersionMeta, data: bytes, state: RouterState | None = None
+    ) -> Awaitable[bool]:
+        """Store version ``meta.version`` atomically, then ``state``; False when that number
+        is already taken (and the state not written). The work starts at the call, so the
+        caller may do other work before awaiting; :class:`StateNotSaved` when only the
+        state failed."""
 
     async def read(self, router: str, version: str) -> tuple[VersionMeta, bytes] | None: ...
 
@@ -197,6 +224,10 @@ class CommitResult:
     meta: VersionMeta
     changed: bool
     previous: VersionMeta | None
+    prepared: Any = None
+    """What ``while_writing`` returned for the version that was created."""
+    state_error: str | None = None
+    """Why the router's state was not written (the version itself is stored)."""
 
 
 async def commit(
@@ -204,12 +235,17 @@ async def commit(
     router: str,
     data: bytes,
     make_meta: Callable[[str], VersionMeta],
+    make_state: Callable[[VersionMeta, bool], RouterState] | None = None,
+    while_writing: Callable[[VersionMeta | None, VersionMeta], object] | None = None,
 ) -> CommitResult:
     """Append ``data`` to ``router``'s history unless its normalised text equals the latest.
 
     ``make_meta(version_id)`` builds the metadata for a given number. On a conflict (another
     task or process created that number first) the latest is read again, so an upload that
-    raced an identical one ends as unchanged instead of a duplicate.
+    raced an identical one ends as unchanged instead of a duplicate. ``make_state(meta,
+    changed)`` builds the router's state after the upload, written with the version.
+    ``while_writing(previous, candidate)`` runs while the version is being written (its
+    fsyncs leave the CPU free) and its result is kept for the version that was created.
     """
     for attempt in range(COMMIT_ATTEMPTS):
         if attempt:  # lost a race: let the winners finish before looking again
@@ -217,9 +253,26 @@ async def commit(
         latest = await store.latest(router)
         candidate = make_meta(version_id(1 if latest is None else latest.seq + 1))
         if latest is not None and latest.normalised_sha256 == candidate.normalised_sha256:
-            return CommitResult(meta=latest, changed=False, previous=latest)
-        if await store.create(candidate, data):
-            return CommitResult(meta=candidate, changed=True, previous=latest)
+            error = None
+            if make_state is not None:
+                try:
+                    await store.write_state(make_state(latest, False))
+                except StoreError as exc:
+                    error = str(exc)
+            return CommitResult(latest, False, latest, state_error=error)
+        writing = store.create(candidate, data, make_state and make_state(candidate, True))
+        prepared = None
+        try:
+            if while_writing is not None:
+                prepared = while_writing(latest, candidate)
+        finally:
+            try:
+                created = await writing
+                error = None
+            except StateNotSaved as exc:
+                created, error = True, str(exc)
+        if created:
+            return CommitResult(candidate, True, latest, prepared, error)
     raise StoreError(f"gave up on {router} after {COMMIT_ATTEMPTS} conflicting writes")
 
 
@@ -255,24 +308,52 @@ class RouterLocks:
 # --------------------------------------------------------------------------- local directory
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+def _fsync_dir(path: str | Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def _write_file(path: Path, data: bytes, sync: bool = True) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+def _write_all(fd: int, *parts: bytes) -> None:
+    """Write ``parts`` in order with as few system calls as the kernel allows (no joining)."""
+    views = [memoryview(part) for part in parts if part]
+    while views:
+        done = os.writev(fd, views)
+        while views and done >= len(views[0]):
+            done -= len(views.pop(0))
+        if views and done:
+            views[0] = views[0][done:]
+
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_TMPFILE_FLAGS = os.O_WRONLY | getattr(os, "O_TMPFILE", 0) | os.O_CLOEXEC
+_APPEND_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+
+
+def _write_file(
+    path: str | Path, *parts: bytes, sync: bool = True, dir_fd: int | None = None
+) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o640, dir_fd=dir_fd)
     try:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view) :]
+        _write_all(fd, *parts)
         if sync:
             os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _last_state(blob: bytes) -> RouterState | None:
+    """The newest readable state in the tail of a state log (a cut-off first line is skipped
+    by trying lines from the end)."""
+    for line in reversed(blob.split(b"\n")):
+        if line.strip():
+            try:
+                return RouterState.from_dict(orjson.loads(line))
+            except (orjson.JSONDecodeError, KeyError, ValueError, TypeError):
+                continue
+    return None
 
 
 class LocalStore:
@@ -280,14 +361,19 @@ class LocalStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = str(root)
         self.description = str(root)
         # router -> newest version seen; re-checked against the disk (one stat) on every use.
         self._latest: dict[str, VersionMeta] = {}
+        self._anonymous = False  # O_TMPFILE and linking it through /proc work here
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking file work in a thread; an OS error becomes a :class:`StoreError`."""
+        return await self._checked(start_in_thread(fn, *args))
+
+    async def _checked(self, work: Awaitable[T]) -> T:
         try:
-            return await in_thread(fn, *args)
+            return await work
         except OSError as exc:
             raise StoreError(f"{self.root}: {exc}") from exc
 
@@ -298,10 +384,11 @@ class LocalStore:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             probe = self.root / f".tmp-probe-{os.getpid()}"
-            _write_file(probe, b"")
+            _write_file(probe)
             probe.unlink()
         except OSError as exc:
             raise StoreError(f"store {self.root} is not writable: {exc.strerror}") from exc
+        self._anonymous = self._anonymous_files_work()
         cutoff = time.time() - TMP_MAX_AGE
         for router_dir in self.root.iterdir():
             if not router_dir.is_dir():
@@ -311,6 +398,20 @@ class LocalStore:
                     with contextlib.suppress(OSError):
                         if entry.stat().st_mtime < cutoff:
                             entry.unlink()
+
+    def _anonymous_files_work(self) -> bool:
+        """Whether this filesystem takes ``O_TMPFILE`` files and /proc lets them be linked."""
+        name = f".tmp-probe-{os.getpid()}-anonymous"
+        dir_fd = os.open(self.root, _DIR_FLAGS)
+        try:
+            self._anonymous = True
+            return self._new_file(dir_fd, name, b"")
+        except OSError:
+            return False
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(name, dir_fd=dir_fd)
+            os.close(dir_fd)
 
     async def close(self) -> None:
         return None
@@ -323,7 +424,7 @@ class LocalStore:
 
     def _exists(self, router: str, seq: int) -> bool:
         """One stat of a cached directory entry, done inline: a thread hop costs more."""
-        return os.path.exists(self.root / router / version_id(seq))
+        return os.path.exists(f"{self._root}/{router}/{version_id(seq)}")
 
     def _latest_sync(self, router: str) -> VersionMeta | None:
         router_dir = self.root / router
@@ -357,28 +458,58 @@ class LocalStore:
         with path.open("rb") as handle:
             return VersionMeta.from_dict(orjson.loads(handle.readline()))
 
-    async def create(self, meta: VersionMeta, data: bytes) -> bool:
-        return await self._run(self._create_sync, meta, data)
+    def create(
+        self, meta: VersionMeta, data: bytes, state: RouterState | None = None
+    ) -> Awaitable[bool]:
+        return self._checked(start_in_thread(self._create_sync, meta, data, state))
 
-    def _create_sync(self, meta: VersionMeta, data: bytes) -> bool:
-        router_dir = self.root / meta.router
-        final = router_dir / meta.version
-        if final.exists():
-            return False
-        new_router = not router_dir.exists()
-        router_dir.mkdir(parents=True, exist_ok=True)
-        if new_router:
-            _fsync_dir(self.root)
-        tmp = router_dir / f".tmp-{meta.version}-{os.getpid()}-{id(data):x}-{time.monotonic_ns()}"
-        _write_file(tmp, orjson.dumps(meta.to_dict()) + b"\n" + data)
+    def _create_sync(self, meta: VersionMeta, data: bytes, state: RouterState | None) -> bool:
+        router_dir = f"{self._root}/{meta.router}"
         try:
-            os.link(tmp, final)  # the commit point; fails if the number is taken
+            dir_fd = os.open(router_dir, _DIR_FLAGS)
+        except FileNotFoundError:  # a new router
+            os.makedirs(router_dir, exist_ok=True)
+            _fsync_dir(self._root)
+            dir_fd = os.open(router_dir, _DIR_FLAGS)
+        try:
+            if not self._new_file(dir_fd, meta.version, orjson.dumps(meta) + b"\n", data):
+                return False
+            os.fsync(dir_fd)
+            self._remember(meta)
+            if state is not None:
+                try:
+                    self._append_state(dir_fd, state)
+                except OSError as exc:
+                    raise StateNotSaved(f"{self.root}: {exc}") from exc
+            return True
+        finally:
+            os.close(dir_fd)
+
+    def _new_file(self, dir_fd: int, name: str, *parts: bytes) -> bool:
+        """Write ``parts`` to a fresh, fsynced file and link it as ``name`` in ``dir_fd``;
+        False when ``name`` exists. Unnamed (``O_TMPFILE``) until it is whole where the
+        kernel and /proc allow it (one directory change instead of three), else via a
+        ``.tmp-*`` name."""
+        if self._anonymous:
+            fd = os.open(".", _TMPFILE_FLAGS, 0o640, dir_fd=dir_fd)
+            try:
+                _write_all(fd, *parts)
+                os.fsync(fd)
+                try:
+                    os.link(f"/proc/self/fd/{fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
+                except FileExistsError:
+                    return False
+                return True
+            finally:
+                os.close(fd)
+        tmp = f".tmp-{name}-{os.getpid()}-{threading.get_ident():x}-{time.monotonic_ns()}"
+        _write_file(tmp, *parts, dir_fd=dir_fd)
+        try:
+            os.link(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)  # fails if name is taken
         except FileExistsError:
             return False
         finally:
-            tmp.unlink()
-        _fsync_dir(router_dir)
-        self._remember(meta)
+            os.unlink(tmp, dir_fd=dir_fd)
         return True
 
     async def read(self, router: str, version: str) -> tuple[VersionMeta, bytes] | None:
@@ -417,23 +548,42 @@ class LocalStore:
         await self._run(self._write_state_sync, state)
 
     def _write_state_sync(self, state: RouterState) -> None:
-        router_dir = self.root / state.router
-        tmp = router_dir / f".tmp-state-{os.getpid()}-{time.monotonic_ns()}"
-        # Not fsynced: the state is a summary the next upload rewrites and readers can rebuild
-        # from the latest version; versions themselves are always fsynced.
-        _write_file(tmp, orjson.dumps(state.to_dict()), sync=False)
-        os.replace(tmp, router_dir / "state.json")
+        dir_fd = os.open(f"{self._root}/{state.router}", _DIR_FLAGS)
+        try:
+            self._append_state(dir_fd, state)
+        finally:
+            os.close(dir_fd)
+
+    @staticmethod
+    def _append_state(dir_fd: int, state: RouterState) -> None:
+        line = orjson.dumps(state) + b"\n"
+        fd = os.open(STATE_FILE, _APPEND_FLAGS, 0o640, dir_fd=dir_fd)
+        try:
+            _write_all(fd, line)
+            size = os.lseek(fd, 0, os.SEEK_CUR)
+        finally:
+            os.close(fd)
+        if size > STATE_MAX_BYTES:
+            # Rare, so the rename's cost does not matter; a line appended by another process
+            # in between is lost, and the next upload writes a newer one anyway.
+            tmp = f".tmp-state-{os.getpid()}-{threading.get_ident():x}-{time.monotonic_ns()}"
+            _write_file(tmp, line, sync=False, dir_fd=dir_fd)
+            os.replace(tmp, STATE_FILE, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
 
     async def read_state(self, router: str) -> RouterState | None:
         return await self._run(self._read_state_sync, router)
 
     def _read_state_sync(self, router: str) -> RouterState | None:
         try:
-            return RouterState.from_dict(
-                orjson.loads((self.root / router / "state.json").read_bytes())
-            )
-        except (FileNotFoundError, orjson.JSONDecodeError, KeyError, ValueError):
+            fd = os.open(f"{self._root}/{router}/{STATE_FILE}", os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
             return None
+        try:
+            size = os.fstat(fd).st_size
+            start = max(0, size - 4096)
+            return _last_state(os.pread(fd, size - start, start))
+        finally:
+            os.close(fd)
 
 
 # --------------------------------------------------------------------------- S3
@@ -488,10 +638,15 @@ class S3Store:
         return self.prefix + "/".join((router, *parts))
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self._call_started(start_in_thread(fn, *args))
+
+    async def _call_started(self, work: Awaitable[T]) -> T:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            return await in_thread(fn, *args)
+            return await work
+        except StoreError:
+            raise
         except ClientError as exc:
             raise StoreError(f"s3://{self.bucket}: {exc}") from exc
         except BotoCoreError as exc:
@@ -581,11 +736,13 @@ class S3Store:
             filename=filename or None,
         )
 
-    async def create(self, meta: VersionMeta, data: bytes) -> bool:
-        return await self._call(self._create_sync, meta, data)
+    def create(
+        self, meta: VersionMeta, data: bytes, state: RouterState | None = None
+    ) -> Awaitable[bool]:
+        return self._call_started(start_in_thread(self._create_sync, meta, data, state))
 
-    def _create_sync(self, meta: VersionMeta, data: bytes) -> bool:
-        from botocore.exceptions import ClientError
+    def _create_sync(self, meta: VersionMeta, data: bytes, state: RouterState | None) -> bool:
+        from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             self.client.put_object(
@@ -602,6 +759,11 @@ class S3Store:
                 return False
             raise
         self._latest[meta.router] = max(self._latest.get(meta.router, 0), meta.seq)
+        if state is not None:
+            try:
+                self._write_state_sync(state)
+            except (ClientError, BotoCoreError) as exc:
+                raise StateNotSaved(f"s3://{self.bucket}: {exc}") from exc
         return True
 
     async def read(self, router: str, version: str) -> tuple[VersionMeta, bytes] | None:
@@ -645,14 +807,14 @@ class S3Store:
         return sorted(p[len(self.prefix) :].rstrip("/") for p in prefixes)
 
     async def write_state(self, state: RouterState) -> None:
-        body = orjson.dumps(state.to_dict())
-        await self._call(
-            lambda: self.client.put_object(
-                Bucket=self.bucket,
-                Key=self._key(state.router, "state.json"),
-                Body=body,
-                ContentType="application/json",
-            )
+        await self._call(self._write_state_sync, state)
+
+    def _write_state_sync(self, state: RouterState) -> None:
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=self._key(state.router, "state.json"),
+            Body=orjson.dumps(state),
+            ContentType="application/json",
         )
 
     async def read_state(self, router: str) -> RouterState | None:

@@ -92,26 +92,70 @@ _HINTS: Final[dict[Vendor, tuple[str, ...]]] = {
     ),
 }
 
+
+def _alternative(name: str, pattern: str) -> str:
+    """``pattern`` as the named alternative ``name`` of a combined expression.
+
+    re skips an alternative at once when its first character is a literal that differs from
+    the text's, but only if that literal comes first: a named group's mark hides it. So the
+    first character, when it is a plain literal, goes before the group (``lastgroup`` still
+    names the alternative), which makes the scan about seven times faster.
+    """
+    first, second = pattern[:1], pattern[1:2]
+    plain = (first.isalnum() or first in "#!/ ") and second not in ("{", "*", "+", "?")
+    if plain and not _top_level_bar(pattern):
+        return f"{first}(?P<{name}>{pattern[1:]})"
+    return f"(?P<{name}>{pattern})"
+
+
+def _top_level_bar(pattern: str) -> bool:
+    """True when ``pattern`` is itself an alternation (a ``|`` outside any group or class)."""
+    depth = 0
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\":
+            i += 1
+        elif char == "[":  # to the class's end; a ] first in it (after any ^) is a literal
+            i += 2 if pattern[i + 1 : i + 2] == "^" else 1
+            i = pattern.find("]", i + 1) if i < len(pattern) else -1
+            if i < 0:
+                return False
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+        i += 1
+    return False
+
+
+def _combined(alternatives: list[tuple[str, str]]) -> re.Pattern[str]:
+    """One expression for all patterns, each anchored at a line start.
+
+    It runs over the text with a newline put in front and starts with that newline rather
+    than ``^``: re then jumps from newline to newline instead of trying every position.
+    """
+    return re.compile(
+        "\n(?:" + "|".join(_alternative(name, p) for name, p in alternatives) + ")",
+        re.MULTILINE,
+    )
+
+
 # Each pattern is one named alternative of a single expression: one pass over the text.
-_DECISIVE_RE: Final = re.compile(
-    "^(?:" + "|".join(f"(?P<d{i}>{p})" for i, (_, p) in enumerate(_DECISIVE)) + ")", re.MULTILINE
-)
+_DECISIVE_RE: Final = _combined([(f"d{i}", p) for i, (_, p) in enumerate(_DECISIVE)])
 _HINT_NAMES: Final = {
     f"h{i}_{j}": vendor for i, (vendor, pats) in enumerate(_HINTS.items()) for j in range(len(pats))
 }
-_HINT_RE: Final = re.compile(
-    "^(?:"
-    + "|".join(
-        f"(?P<h{i}_{j}>{p})" for i, pats in enumerate(_HINTS.values()) for j, p in enumerate(pats)
-    )
-    + ")",
-    re.MULTILINE,
+_HINT_RE: Final = _combined(
+    [(f"h{i}_{j}", p) for i, pats in enumerate(_HINTS.values()) for j, p in enumerate(pats)]
 )
 
 
 def detect(text: str) -> Vendor:
     """The family that wrote ``text``, or ``"unknown"``."""
-    head = text[:SCAN_CHARS]
+    head = "\n" + text[:SCAN_CHARS]
     decisive = _DECISIVE_RE.search(head)
     if decisive and decisive.lastgroup:
         return _DECISIVE[int(decisive.lastgroup[1:])][0]

@@ -18,6 +18,7 @@ from moto.server import ThreadedMotoServer
 
 from config_uploader.store import (
     LocalStore,
+    RouterState,
     S3Store,
     Store,
     VersionMeta,
@@ -235,7 +236,7 @@ def check_store_consistent(root: Path) -> dict[str, int]:
             assert len(data) == meta["size"]
             assert meta["version"] == version.name and meta["router"] == router_dir.name
         others = {p.name for p in router_dir.iterdir() if not is_version_id(p.name)}
-        assert all(name == "state.json" or name.startswith(".tmp-") for name in others)
+        assert all(name == "state.jsonl" or name.startswith(".tmp-") for name in others)
         counts[router_dir.name] = len(numbers)
     return counts
 
@@ -302,3 +303,33 @@ def test_kill_9_during_writes_leaves_store_consistent(tmp_path: Path) -> None:
                     assert (await r.json())["version"] == f"{counts['r0'] + 1:08d}"
 
         asyncio.run(verify())
+
+
+@pytest.mark.parametrize("anonymous", [True, False], ids=["o_tmpfile", "named_tmp"])
+async def test_local_versions_and_state_log(tmp_path: Path, anonymous: bool) -> None:
+    """Both ways of writing a version (unnamed O_TMPFILE file, else a .tmp- name) keep it
+    whole and exclusive; the state log gives back the newest state and is cut back when long."""
+    store = LocalStore(tmp_path)
+    await store.open()
+    if not anonymous:
+        store._anonymous = False
+    elif not store._anonymous:
+        pytest.skip("this filesystem or /proc does not allow O_TMPFILE links")
+    body = variant(1)
+    meta = meta_for("r1", body)("00000001")
+    state = RouterState("r1", 1.0, "00000001", True, False, 1)
+    assert await store.create(meta, body, state) is True
+    assert await store.create(meta, variant(2), state) is False  # the number is taken
+    assert await store.read("r1", "00000001") == (meta, body)
+    assert await store.read_state("r1") == state
+    assert sorted(p.name for p in (tmp_path / "r1").iterdir()) == ["00000001", "state.jsonl"]
+    # Many states later the log has been cut back, and the newest is what is read.
+    for n in range(2, 2000):
+        await store.write_state(RouterState("r1", float(n), "00000001", False, n % 2 == 0, 1))
+    assert await store.read_state("r1") == RouterState("r1", 1999.0, "00000001", False, False, 1)
+    assert (tmp_path / "r1" / "state.jsonl").stat().st_size <= 64 * 1024
+    # A torn or foreign last line is skipped for the newest whole one.
+    with (tmp_path / "r1" / "state.jsonl").open("ab") as log:
+        log.write(b'{"router": "r1", "last_up')
+    assert (await store.read_state("r1")) == RouterState("r1", 1999.0, "00000001", False, False, 1)
+    assert await store.read_state("nobody") is None
