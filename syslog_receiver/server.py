@@ -2,13 +2,13 @@
 
 The UDP hot path reads the socket itself, 64 datagrams per system call (batch_recv.py) until
 it would block, at most ``DRAIN_MAX`` per wake-up. An idle socket wakes the loop
-(``add_reader``); while datagrams keep coming it is read every ``POLL_INTERVAL`` on a timer
-instead, so one wake-up, one clock read, one ``iso_utc`` and one ``write`` serve a whole burst
-(``received_at`` is then up to 10 ms after the datagram's arrival). Every message goes through
-the allowlist, the per-source rate limit, the parser and the renderer, and is counted. Nothing
-queues without bound: the pending batch is written at the end of the loop iteration that
-filled it, and when stdout is slow the kernel's receive buffer fills and its drops are read
-and counted.
+(``add_reader``); while datagrams keep coming it is read on a timer instead (every 0.5 to
+10 ms, as the kernel buffer's fill allows), so one wake-up, one clock read, one ``iso_utc``
+and one ``write`` serve a whole burst (``received_at`` is then up to 10 ms after arrival).
+Every message goes through the allowlist, the per-source rate limit, the parser and the
+renderer, and is counted. Nothing queues without bound: the pending batch is written at the
+end of the loop iteration that filled it, and when stdout is slow the kernel's receive buffer
+fills and its drops are read and counted.
 """
 
 from __future__ import annotations
@@ -30,10 +30,25 @@ from syslog_receiver.malloc import tune_malloc
 from syslog_receiver.parse import parse
 from syslog_receiver.render import Renderer
 from syslog_receiver.settings import SyslogSettings
-from syslog_receiver.sockets import bind_tcp, bind_udp, bound_address, describe, kernel_drops
+from syslog_receiver.sockets import (
+    bind_tcp,
+    bind_udp,
+    bound_address,
+    describe,
+    kernel_drops,
+    receive_queue_fill,
+)
 from syslog_receiver.summary import DropSummary
 
-__all__ = ["COUNTERS", "GAUGES", "Receiver", "SyslogService", "new_counters", "open_listeners"]
+__all__ = [
+    "COUNTERS",
+    "GAUGES",
+    "Receiver",
+    "SyslogService",
+    "new_counters",
+    "next_poll_wait",
+    "open_listeners",
+]
 
 COUNTERS = (
     "received",
@@ -50,16 +65,33 @@ COUNTERS = (
 GAUGES = ("tcp_open",)
 
 DRAIN_MAX = 512  # datagrams per wake-up: bounds a batch and keeps TCP and /healthz served
-# While datagrams keep coming, read every POLL_INTERVAL on a timer instead of waking up for
-# each one: a wake-up, a clock read and a write then serve a larger batch (2 -> 10 ms: 8.5 ->
-# 6.1 us/msg for --workers 2 at 50,000/s). The kernel buffer (8 MiB by default) holds many
-# thousand datagrams, far more than 10 ms of traffic; an idle socket is watched again.
-POLL_INTERVAL = 0.01
+# While datagrams keep coming, read them on a timer instead of waking up for each one: a
+# wake-up, a clock read and a write then serve a larger batch (2 -> 10 ms between reads: 8.5
+# -> 6.1 us/msg for --workers 2 at 50,000/s). The wait adapts so that the kernel buffer fills
+# to about POLL_FILL between reads: a buffer capped small (net.core.rmem_max is 208 KiB where
+# it cannot be raised, as on Fargate) is read more often. An idle socket is watched again.
+POLL_MIN = 0.0005
+POLL_MAX = 0.01
+POLL_START = 0.001  # the first wait after idle, before the buffer's fill is known
+POLL_FILL = 0.25
 FLUSH_AT = 4096  # lines: a TCP read of tiny frames is written out in slices this big
 TICK = 1.0  # seconds between reads of kernel drops and checks for due warnings
 STOP_DRAIN_SECONDS = 2.0  # at stop, how long to keep emitting what the kernel already holds
 TCP_QUIET = 0.1  # at stop, a connection silent this long has sent what it had in flight
 TCP_GRACE = 1.0
+
+
+def next_poll_wait(wait: float, fill: float | None) -> float:
+    """The next wait between reads, from the last one and how full it left the buffer.
+
+    Arrivals grow with the wait, so scaling it by POLL_FILL / fill aims at POLL_FILL; it grows
+    at most fourfold a step and stays within [POLL_MIN, POLL_MAX]. Without a fill reading
+    (no SO_MEMINFO) the wait stays at POLL_START.
+    """
+    if fill is None:
+        return POLL_START
+    target = wait * POLL_FILL / fill if fill > 0 else POLL_MAX
+    return max(POLL_MIN, min(POLL_MAX, wait * 4, target))
 
 
 def _unparsed(data: bytes) -> dict[str, Any]:
@@ -110,6 +142,7 @@ class Receiver:
         self._connections: set[_TcpConnection] = set()
         self._reading = False
         self._poll_handle: asyncio.Handle | None = None  # set while reading on the timer
+        self._poll_wait = POLL_START
         self._udp_v6 = udp.family == socket.AF_INET6
         # Datagrams are read VLEN at a time into reused slots (recvmmsg where the C library
         # has it), rather than one system call and one 64 KiB allocation each.
@@ -186,18 +219,21 @@ class Receiver:
         if self._drain_udp() and self._reading:
             assert self._loop is not None
             self._loop.remove_reader(self.udp.fileno())
-            self._poll_handle = self._loop.call_later(POLL_INTERVAL, self._poll)
+            self._poll_wait = POLL_START
+            self._poll_handle = self._loop.call_later(POLL_START, self._poll)
 
     def _poll(self) -> None:
         assert self._loop is not None
         self._poll_handle = None
         if not self._reading:
             return
+        fill = receive_queue_fill(self.udp)  # what arrived during the wait
         read = self._drain_udp()
         if read >= DRAIN_MAX:
             self._poll_handle = self._loop.call_soon(self._poll)
         elif read:
-            self._poll_handle = self._loop.call_later(POLL_INTERVAL, self._poll)
+            self._poll_wait = next_poll_wait(self._poll_wait, fill)
+            self._poll_handle = self._loop.call_later(self._poll_wait, self._poll)
         else:
             self._loop.add_reader(self.udp.fileno(), self._on_udp)
 

@@ -16,10 +16,12 @@ import struct
 
 from bridge.settings import HostPort, format_address
 
-__all__ = ["bind_tcp", "bind_udp", "bound_address", "kernel_drops"]
+__all__ = ["bind_tcp", "bind_udp", "bound_address", "kernel_drops", "receive_queue_fill"]
 
 _SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)
-_SK_MEMINFO_DROPS = 8  # index of sk_drops in the u32 array SO_MEMINFO returns
+_SK_MEMINFO_RMEM_ALLOC = 0  # indexes in the u32 array SO_MEMINFO returns: bytes queued,
+_SK_MEMINFO_RCVBUF = 1  # the receive buffer's size (as the kernel counts it),
+_SK_MEMINFO_DROPS = 8  # and sk_drops
 _MEMINFO = struct.Struct("9I")
 
 
@@ -82,6 +84,17 @@ def kernel_drops(sock: socket.socket) -> int:
         return int(_MEMINFO.unpack(raw)[_SK_MEMINFO_DROPS])
     except OSError:
         return proc_net_udp_drops(sock)
+
+
+def receive_queue_fill(sock: socket.socket) -> float | None:
+    """How full the receive buffer is (0.0 empty, 1.0 full), or None without SO_MEMINFO."""
+    try:
+        raw = sock.getsockopt(socket.SOL_SOCKET, _SO_MEMINFO, _MEMINFO.size)
+    except OSError:
+        return None
+    info = _MEMINFO.unpack(raw)
+    size = info[_SK_MEMINFO_RCVBUF]
+    return info[_SK_MEMINFO_RMEM_ALLOC] / size if size else None
 
 
 def proc_net_udp_drops(sock: socket.socket) -> int:

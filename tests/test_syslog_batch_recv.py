@@ -1,4 +1,5 @@
-"""recvmmsg through ctypes reads exactly what recvfrom reads: bytes, sizes, source addresses."""
+"""Reading UDP: recvmmsg through ctypes reads exactly what recvfrom reads (bytes, sizes, source
+addresses), and a busy socket is read as often as its kernel buffer's fill asks."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from syslog_receiver.batch_recv import VLEN, BatchReceiver, SingleReceiver
+from syslog_receiver.server import POLL_MAX, POLL_MIN, POLL_START, next_poll_wait
+from syslog_receiver.sockets import receive_queue_fill
 
 Reader = BatchReceiver | SingleReceiver
 
@@ -91,3 +94,44 @@ def test_dual_stack_sources_read_as_recvfrom_gives_them() -> None:
     finally:
         for sock in (*socks, *senders):
             sock.close()
+
+
+# -- how often a busy socket is read ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("wait", "fill", "expected"),
+    [
+        (0.004, 0.25, 0.004),  # on target: keep the wait
+        (0.004, 0.5, 0.002),  # twice the target: half the wait
+        (0.001, 0.9, POLL_MIN),  # a small buffer nearly full: as short as allowed
+        (0.001, 0.01, 0.004),  # nearly empty: grow, but at most fourfold a step
+        (0.008, 0.01, POLL_MAX),
+        (0.004, 0.0, POLL_MAX),
+        (0.004, None, POLL_START),  # no SO_MEMINFO: a fixed short wait
+    ],
+)
+def test_poll_wait_follows_the_buffer_fill(
+    wait: float, fill: float | None, expected: float
+) -> None:
+    assert next_poll_wait(wait, fill) == pytest.approx(expected)
+
+
+def test_receive_queue_fill_reads_the_kernel_buffer() -> None:
+    sock = _receiver(socket.AF_INET, "127.0.0.1")
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        assert receive_queue_fill(sock) == 0.0
+        for _ in range(100):
+            sender.sendto(b"x" * 1000, sock.getsockname())
+        fill = receive_queue_fill(sock)
+        assert fill is not None and 0.0 < fill < 1.0
+        while True:  # 100 datagrams of 1000 bytes fill about 100 KiB of kernel memory
+            try:
+                sock.recv(2000)
+            except BlockingIOError:
+                break
+        assert receive_queue_fill(sock) == 0.0
+    finally:
+        sock.close()
+        sender.close()
