@@ -62,6 +62,9 @@ REJECT_REASONS = ("empty", "undecodable", "too_large", "auth", "forbidden", "rat
 # Vendor banners and characteristic commands come early; scanning all of a 64 KiB config
 # (vendor.SCAN_CHARS) costs more than the rest of an upload's parsing together.
 DETECT_CHARS = 8192
+# The vendors of the config heads seen last: a router's next upload almost always starts as the
+# last one did, and a dict lookup costs a tenth of detection. 1024 heads of 8 KiB at most.
+DETECTED_HEADS = 1024
 # Error texts (boto, OS) are cut so no event line nears the 16 KiB limit.
 MAX_ERROR = 2000
 # Uploads in flight get this long to finish at SIGTERM (the runner gives a service 5 s).
@@ -199,6 +202,7 @@ class ConfigService:
         self.locks = RouterLocks()
         self.texts = TextCache(CACHE_BYTES)
         self.intended = TextCache(DESIRED_CACHE_BYTES)
+        self.detected: OrderedDict[str, Vendor] = OrderedDict()
         self.log = get_logger()
         self._runner: web.AppRunner | None = None
         self.app: UploadApp | None = None
@@ -322,7 +326,7 @@ class ConfigService:
 
         Its events are written together, in one write, when it is done (or has failed).
         """
-        kind = vendor.detect(upload.text[:DETECT_CHARS])
+        kind = self.detect(upload.text[:DETECT_CHARS])
         normalised = normalise(upload.text, kind)
         router, identified_by = self.identify(upload, normalised, kind)
         router = safe_name(router)
@@ -360,6 +364,17 @@ class ConfigService:
                 return await self._ingest(upload, received, diffing.Text(normalised), lines)
         finally:
             write_lines(lines)
+
+    def detect(self, head: str) -> Vendor:
+        """:func:`vendor.detect` of a config's head, remembered for the heads seen last."""
+        kind = self.detected.get(head)
+        if kind is None:
+            kind = self.detected[head] = vendor.detect(head)
+            if len(self.detected) > DETECTED_HEADS:
+                self.detected.popitem(last=False)
+        else:
+            self.detected.move_to_end(head)
+        return kind
 
     async def _ingest(
         self, upload: Upload, received: VersionMeta, new: diffing.Text, lines: list[bytes]
