@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import socket
 import time
+from collections import deque
 from typing import Any, cast
 
 from bridge.guard import Allowlist, RateLimiter
@@ -62,9 +63,16 @@ COUNTERS = (
     "tcp_connections",
     "tcp_refused",
 )
-GAUGES = ("tcp_open",)
+GAUGES = ("tcp_open", "backlog")
 
-DRAIN_MAX = 512  # datagrams per wake-up: bounds a batch and keeps TCP and /healthz served
+DRAIN_MAX = 512  # datagrams handled per loop iteration: keeps TCP and /healthz served
+# Datagrams read ahead of handling, so the kernel buffer is emptied every few milliseconds
+# even while a burst outruns the parser: the burst waits here, bounded in count and bytes,
+# instead of being dropped by a kernel buffer that may be capped small (Fargate: 208 KiB,
+# some 500 datagrams). When it is full, reading pauses and the kernel buffer takes over.
+BACKLOG_MAX = 65536
+BACKLOG_BYTES = 16 * 1024 * 1024
+READ_MAX = 4 * DRAIN_MAX  # datagrams read per iteration at most (filtered ones included)
 # While datagrams keep coming, read them on a timer instead of waking up for each one: a
 # wake-up, a clock read and a write then serve a larger batch (2 -> 10 ms between reads: 8.5
 # -> 6.1 us/msg for --workers 2 at 50,000/s). The wait adapts so that the kernel buffer fills
@@ -143,6 +151,9 @@ class Receiver:
         self._reading = False
         self._poll_handle: asyncio.Handle | None = None  # set while reading on the timer
         self._poll_wait = POLL_START
+        # (data, ip, port, original length if cut, arrival time, its ISO stamp)
+        self._backlog: deque[tuple[bytes, str, int, int | None, float, str]] = deque()
+        self._backlog_bytes = 0
         self._udp_v6 = udp.family == socket.AF_INET6
         # Datagrams are read VLEN at a time into reused slots (recvmmsg where the C library
         # has it), rather than one system call and one 64 KiB allocation each.
@@ -182,6 +193,8 @@ class Receiver:
             self._server.close()
         deadline = loop.time() + STOP_DRAIN_SECONDS
         while self._drain_udp() and loop.time() < deadline:
+            self.flush()
+        while self._handle_backlog():  # read already, and bounded: well under a second
             self.flush()
         self.flush()
         await self._close_connections()
@@ -228,31 +241,44 @@ class Receiver:
         if not self._reading:
             return
         fill = receive_queue_fill(self.udp)  # what arrived during the wait
-        read = self._drain_udp()
-        if read >= DRAIN_MAX:
+        done = self._drain_udp()
+        if self._backlog or done >= READ_MAX:
             self._poll_handle = self._loop.call_soon(self._poll)
-        elif read:
+        elif done:
             self._poll_wait = next_poll_wait(self._poll_wait, fill)
             self._poll_handle = self._loop.call_later(self._poll_wait, self._poll)
         else:
             self._loop.add_reader(self.udp.fileno(), self._on_udp)
 
     def _drain_udp(self) -> int:
-        """Read and handle up to ``DRAIN_MAX`` waiting datagrams; returns how many were read."""
+        """Read what the socket holds into the backlog, then handle up to ``DRAIN_MAX``.
+
+        Returns how many datagrams were read plus how many were handled: 0 only once the
+        socket and the backlog are both empty.
+        """
+        read = self._read_udp()
+        return read + self._handle_backlog()
+
+    def _read_udp(self) -> int:
+        """Move waiting datagrams into the backlog (allowlist and rate limit first): how many."""
+        backlog = self._backlog
+        room = BACKLOG_MAX - len(backlog)
+        room_bytes = BACKLOG_BYTES - self._backlog_bytes
+        if room < VLEN or room_bytes <= 0:
+            return 0
         batch = self._batch
         receive = batch.receive
         slot = batch.slot
         view = batch.data
+        append = backlog.append
         now = time.time()
         stamp = iso_utc(now)
-        pending = self._pending
-        render = self._renderer.render
         permits = self._allowlist.permits if self._allowlist.networks else None
         allow = self._limiter.allow if self._limiter.enabled else None
         max_size = self.settings.max_message_size
         v6 = self._udp_v6
-        received = not_allowed = limited = errors = 0
-        for _ in range(DRAIN_MAX // VLEN):
+        received = not_allowed = limited = stored = 0
+        for _ in range(READ_MAX // VLEN):
             try:
                 count = receive()
             except OSError:  # an ICMP error queued on the socket: nothing to read
@@ -272,16 +298,12 @@ class Receiver:
                 if size > max_size:
                     original = size
                     size = max_size
-                data = view[start : start + size].tobytes()
-                try:
-                    fields = parse(data, now)
-                except Exception:
-                    errors += 1
-                    fields = _unparsed(data)
-                pending.append(render(fields, data, ip, port, "udp", stamp, original))
+                append((view[start : start + size].tobytes(), ip, port, original, now, stamp))
+                stored += size
             received += count
-            if count < VLEN:
-                break  # the socket is empty
+            if count < VLEN or len(backlog) > BACKLOG_MAX - VLEN or stored >= room_bytes:
+                break  # the socket is empty, or the backlog is (nearly) full
+        self._backlog_bytes += stored
         if received:
             values = self.counters.values
             values["received"] += received
@@ -289,12 +311,34 @@ class Receiver:
                 values["dropped_not_allowed"] += not_allowed
             if limited:
                 values["dropped_rate_limited"] += limited
-            if errors:
-                values["parse_errors"] += errors
-            if pending and self._flush_handle is None:
-                assert self._loop is not None
-                self._flush_handle = self._loop.call_soon(self.flush)
         return received
+
+    def _handle_backlog(self) -> int:
+        """Parse and render up to ``DRAIN_MAX`` datagrams of the backlog into the batch."""
+        backlog = self._backlog
+        if not backlog:
+            return 0
+        count = min(DRAIN_MAX, len(backlog))
+        pending = self._pending
+        render = self._renderer.render
+        popleft = backlog.popleft
+        errors = done = 0
+        for _ in range(count):
+            data, ip, port, original, now, stamp = popleft()
+            done += len(data)
+            try:
+                fields = parse(data, now)
+            except Exception:
+                errors += 1
+                fields = _unparsed(data)
+            pending.append(render(fields, data, ip, port, "udp", stamp, original))
+        self._backlog_bytes -= done
+        if errors:
+            self.counters.values["parse_errors"] += errors
+        if pending and self._flush_handle is None:
+            assert self._loop is not None
+            self._flush_handle = self._loop.call_soon(self.flush)
+        return count
 
     def accept_frames(self, frames: list[bytes], ip: str, port: int) -> None:
         """Handle frames from one TCP connection (whose source the allowlist admitted)."""
@@ -377,6 +421,7 @@ class Receiver:
     def _on_tick(self) -> None:
         assert self._loop is not None
         self._tick_handle = self._loop.call_later(TICK, self._on_tick)
+        self.counters.set_gauge("backlog", len(self._backlog))
         self._read_kernel_drops()
         self._warn_due(time.time())
 

@@ -228,9 +228,10 @@ class WorkerPool:
         # The parent holds every socket, so it reads the kernel drops itself: they stay
         # right across a worker's restart, when no worker reads that socket.
         values["kernel_drops"] = sum(kernel_drops(w.udp) for w in self.workers)
-        self.counters.set_gauge(
-            "tcp_open", sum(float(r.latest.get("tcp_open", 0)) for r in self._reporting)
-        )
+        for gauge in ("tcp_open", "backlog"):
+            self.counters.set_gauge(
+                gauge, sum(float(r.latest.get(gauge, 0)) for r in self._reporting)
+            )
         self.counters.set_gauge("workers", sum(1 for w in self.workers if w.alive))
 
     async def stop(self) -> None:
