@@ -18,7 +18,8 @@ marked and left out of the highest lossless rates, for every receiver alike.
 Not a test: the numbers depend on the machine, and the senders share its cores. rsyslog
 queues up to 50,000 messages in memory (its main queue's default since 8.30) and writes them
 after a step ends, so a 2 s step above its sustained rate can still come out lossless, at the
-cost of RSS; edge-bridge keeps nothing beyond the kernel's receive buffer.
+cost of RSS; edge-bridge likewise reads ahead into a backlog of at most 65,536 datagrams or
+16 MiB per worker process, which shows in its peak RSS at the highest rates.
 """
 
 from __future__ import annotations

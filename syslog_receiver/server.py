@@ -6,9 +6,11 @@ it would block, at most ``DRAIN_MAX`` per wake-up. An idle socket wakes the loop
 10 ms, as the kernel buffer's fill allows), so one wake-up, one clock read, one ``iso_utc``
 and one ``write`` serve a whole burst (``received_at`` is then up to 10 ms after arrival).
 Every message goes through the allowlist, the per-source rate limit, the parser and the
-renderer, and is counted. Nothing queues without bound: the pending batch is written at the
-end of the loop iteration that filled it, and when stdout is slow the kernel's receive buffer
-fills and its drops are read and counted.
+renderer, and is counted. Datagrams are read ahead of parsing into a backlog, so a burst
+the parser cannot keep up with waits in memory rather than in a kernel buffer that may be
+small. Nothing queues without bound: the backlog has a cap in count and bytes (then reading
+pauses), the pending batch is written at the end of the loop iteration that filled it, and
+when stdout is slow the kernel's receive buffer fills and its drops are read and counted.
 """
 
 from __future__ import annotations
