@@ -199,6 +199,10 @@ class Store(Protocol):
     async def latest(self, router: str) -> VersionMeta | None:
         """The newest committed version of ``router``, or None for a router never seen."""
 
+    def remembered(self, router: str) -> VersionMeta | None:
+        """The newest version this store object has seen, without looking: possibly stale
+        (another process may have appended since), so only a hint."""
+
     def create(
         self, meta: VersionMeta, data: bytes, state: RouterState | None = None
     ) -> Awaitable[bool]:
@@ -247,12 +251,22 @@ async def commit(
     ``while_writing(previous, candidate)`` runs while the version is being written (its
     fsyncs leave the CPU free) and its result is kept for the version that was created.
     """
+    # The remembered latest needs no I/O (a stat on the event loop can wait for a directory
+    # block under writeback): when it is stale, creating its successor fails and the latest
+    # is read; and it is confirmed before an upload is called unchanged.
+    latest = store.remembered(router)
+    confirmed = latest is None
     for attempt in range(COMMIT_ATTEMPTS):
         if attempt:  # lost a race: let the winners finish before looking again
             await asyncio.sleep(random.uniform(0, 0.002 * min(attempt, 20)))
-        latest = await store.latest(router)
+        if confirmed:
+            latest = await store.latest(router)
         candidate = make_meta(version_id(1 if latest is None else latest.seq + 1))
         if latest is not None and latest.normalised_sha256 == candidate.normalised_sha256:
+            if not confirmed:
+                confirmed = True
+                if await store.latest(router) != latest:
+                    continue
             error = None
             if make_state is not None:
                 try:
@@ -260,6 +274,7 @@ async def commit(
                 except StoreError as exc:
                     error = str(exc)
             return CommitResult(latest, False, latest, state_error=error)
+        confirmed = True
         writing = store.create(candidate, data, make_state and make_state(candidate, True))
         prepared = None
         try:
@@ -416,14 +431,13 @@ class LocalStore:
     async def close(self) -> None:
         return None
 
+    def remembered(self, router: str) -> VersionMeta | None:
+        return self._latest.get(router)
+
     async def latest(self, router: str) -> VersionMeta | None:
-        cached = self._latest.get(router)
-        if cached is not None and not self._exists(router, cached.seq + 1):
-            return cached
         return await self._run(self._latest_sync, router)
 
     def _exists(self, router: str, seq: int) -> bool:
-        """One stat of a cached directory entry, done inline: a thread hop costs more."""
         return os.path.exists(f"{self._root}/{router}/{version_id(seq)}")
 
     def _latest_sync(self, router: str) -> VersionMeta | None:
@@ -435,6 +449,8 @@ class LocalStore:
             seq += 1
         if seq == 0:
             return None
+        if cached is not None and cached.seq == seq:
+            return cached
         meta = self._read_meta(router_dir / version_id(seq))
         self._remember(meta)
         return meta
@@ -687,6 +703,9 @@ class S3Store:
         keys, _ = self._list(base)
         names = (k[len(base) :] for k in keys)
         return [int(n) for n in names if is_version_id(n)]
+
+    def remembered(self, router: str) -> VersionMeta | None:
+        return None  # remembering a number, not metadata: always ask
 
     async def latest(self, router: str) -> VersionMeta | None:
         return await self._call(self._latest_sync, router)

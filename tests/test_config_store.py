@@ -333,3 +333,22 @@ async def test_local_versions_and_state_log(tmp_path: Path, anonymous: bool) -> 
         log.write(b'{"router": "r1", "last_up')
     assert (await store.read_state("r1")) == RouterState("r1", 1999.0, "00000001", False, False, 1)
     assert await store.read_state("nobody") is None
+
+
+async def test_a_stale_remembered_latest_neither_hides_a_revert_nor_loses_a_version(
+    tmp_path: Path,
+) -> None:
+    """Two writers of one directory (two tasks on one shared volume): each remembers only
+    what it wrote, and still numbers and compares against the real latest."""
+    one, two = LocalStore(tmp_path), LocalStore(tmp_path)
+    await one.open()
+    x, y = variant(1), variant(2)
+    assert (await commit(one, "r1", x, meta_for("r1", x))).meta.version == "00000001"
+    assert (await commit(two, "r1", y, meta_for("r1", y))).meta.version == "00000002"
+    # one remembers version 1 (x); the router went back to x after y: a new version.
+    back = await commit(one, "r1", x, meta_for("r1", x))
+    assert (back.changed, back.meta.version) == (True, "00000003")
+    assert back.previous is not None and back.previous.version == "00000002"
+    # two remembers version 2; x again is unchanged against the real latest (3).
+    again = await commit(two, "r1", x, meta_for("r1", x))
+    assert (again.changed, again.meta.version) == (False, "00000003")
