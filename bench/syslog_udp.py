@@ -10,7 +10,7 @@ shown per step: it must stay flat. "other CPU %" is the share of all CPUs that p
 outside the benchmark took during the step: where it is high, a loss says little, so such a
 step is run again (``--retries``, ``--noisy``), for every receiver alike, and "runs" says how
 many times it ran; the last run is the one shown. A step still disturbed after its retries is
-marked and left out of the highest lossless rates, for every receiver alike.
+marked, and its rate is left out of every receiver's highest lossless rate.
 
     .venv/bin/python bench/syslog_udp.py                       # --workers 1 and 2, ~2 min
     .venv/bin/python bench/syslog_udp.py --workers 1 --rates 20000,50000 --seconds 3
@@ -327,11 +327,13 @@ def run_step(receiver: Receiver, rate: int, seconds: float, tag: str) -> Result:
 def highest_lossless(results: list[Result], name: str, noisy: float) -> int:
     """The highest rate at which this receiver, and at every lower rate, lost nothing.
 
-    A step still disturbed by other processes after its retries counts neither way.
+    A rate at which any receiver's step was still disturbed by other processes after its
+    retries counts for no receiver, so that all are compared over the same rates.
     """
+    disturbed = {r.rate for r in results if r.other_cpu > noisy}
     best = 0
     for r in sorted((r for r in results if r.receiver == name), key=lambda r: r.rate):
-        if r.other_cpu > noisy:
+        if r.rate in disturbed:
             continue
         if r.received < r.sent:
             break
