@@ -170,7 +170,13 @@ def _opcodes(a: Sequence[str], b: Sequence[str], known: tuple[int, int] = (0, 0)
     codes: list[Opcode] = []
     if head:
         codes.append(("equal", 0, head, 0, head))
-    if len(mid_a) * len(mid_b) <= MAX_MATCH_WORK:
+    if not mid_a or not mid_b or (len(mid_a) == len(mid_b) == 1):
+        # What difflib answers for these (the ends are cut, so the lines left differ),
+        # without building its matcher: the common case of one changed line.
+        tag = "replace" if mid_a and mid_b else "delete" if mid_a else "insert"
+        if mid_a or mid_b:
+            codes.append((tag, head, head + len(mid_a), head, head + len(mid_b)))
+    elif len(mid_a) * len(mid_b) <= MAX_MATCH_WORK:
         matcher = SequenceMatcher(None, mid_a, mid_b, autojunk=False)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             codes.append((tag, i1 + head, i2 + head, j1 + head, j2 + head))

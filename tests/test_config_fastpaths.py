@@ -223,6 +223,32 @@ def test_diff_of_texts_equals_diff_of_prepared_texts(old: str, new: str, vendor:
         assert expected == ""
 
 
+def reference_opcodes(a: list[str], b: list[str]) -> list[diffing.Opcode]:
+    """The common head and tail cut off, difflib on what is left."""
+    from difflib import SequenceMatcher
+
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    mid_a, mid_b = a[head : len(a) - tail], b[head : len(b) - tail]
+    codes: list[diffing.Opcode] = [("equal", 0, head, 0, head)] if head else []
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, mid_a, mid_b, False).get_opcodes():
+        codes.append((tag, i1 + head, i2 + head, j1 + head, j2 + head))
+    if tail:
+        codes.append(("equal", len(a) - tail, len(a), len(b) - tail, len(b)))
+    return codes
+
+
+@settings(max_examples=1500, deadline=None)
+@given(old=small_config, new=small_config)
+def test_opcodes_equal_difflib_after_trimming(old: str, new: str) -> None:
+    a, b = diffing._lines(old), diffing._lines(new)
+    assert diffing._opcodes(a, b, diffing._equal_lines(old, new)) == reference_opcodes(a, b)
+
+
 def test_same_chars_in_chunks() -> None:
     x = "a" * 10_000 + "b" + "c" * 5000
     y = "a" * 10_000 + "d" + "c" * 5000
