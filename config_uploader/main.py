@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 
 from bridge.runner import run
@@ -11,6 +12,11 @@ from config_uploader.settings import ConfigSettings
 
 SETTINGS = ConfigSettings
 PROG = "edge-bridge config"
+# An upload allocates a few thousand short-lived containers (aiohttp's request, dicts, the
+# diff's tuples): at the default threshold (700) a young collection ran every few uploads
+# and, with the long-lived objects in every full one, cost about 0.1 ms per upload (measured
+# at 32 concurrent uploads).
+GC_THRESHOLD = (5000, 10, 10)
 
 
 def build(settings: ConfigSettings) -> ConfigService:
@@ -20,4 +26,9 @@ def build(settings: ConfigSettings) -> ConfigService:
 
 def main(argv: Sequence[str]) -> int:
     settings = load_settings(ConfigSettings, argv, prog=PROG)
-    return run([build(settings)], settings.metrics_interval)
+    service = build(settings)
+    # What exists now (modules, settings) lives as long as the process: no collection need
+    # look at it again. Only for the uploader's own process (not ``edge-bridge all``).
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+    return run([service], settings.metrics_interval)
