@@ -46,9 +46,10 @@ class Text:
 
     __slots__ = ("_private_keys", "lines", "text")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, lines: list[str] | None = None) -> None:
+        """``lines`` is ``text`` split at newlines, without a last empty one, if known."""
         self.text = text
-        self.lines = _lines(text)
+        self.lines = _lines(text) if lines is None else lines
         self._private_keys: dict[int, str] | None = None
 
     @property

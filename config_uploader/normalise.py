@@ -34,6 +34,7 @@ Everything is line-based regular expressions over already decoded text: linear i
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Final
 
 from config_uploader.vendor import Vendor
@@ -93,26 +94,79 @@ def decode(raw: bytes) -> tuple[str, str]:
 
 
 def normalise(text: str, vendor: Vendor) -> str:
-    """The comparable form of ``text`` (see the module docstring for what is removed).
+    """The comparable form of ``text`` (see the module docstring for what is removed)."""
+    return joined(normalise_lines(text, vendor))
 
-    Whole-text operations where they can be (a per-line loop in Python costs several times
-    more on a 64 KiB config); ``tests/test_config_normalise.py`` holds the line-by-line
-    statement of the same rules and checks that both agree on generated configs.
+
+def joined(lines: list[str]) -> str:
+    """The text of :func:`normalise_lines`: each line ended by one LF; ``""`` for none."""
+    if not lines:
+        return ""
+    lines.append("")
+    try:
+        return "\n".join(lines)
+    finally:
+        lines.pop()
+
+
+# Past this many dropped lines, the kept ones are gathered anew rather than deleted one by one.
+_MANY_DROPS: Final = 64
+
+
+def normalise_lines(text: str, vendor: Vendor) -> list[str]:
+    """The lines of :func:`normalise`'s result, without their line ends.
+
+    The text is split once and the lines are what a diff works on, so the caller need not
+    split the result again. Volatile lines and RouterOS headers are found by one regular
+    expression each over the whole text (a per-line loop in Python costs several times more
+    on a 64 KiB config) and then taken out of, or replaced in, the list by index.
+    ``tests/test_config_fastpaths.py`` holds the line-by-line statement of the same rules and
+    checks that both agree on generated configs.
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if vendor in ("routeros", "unknown") and "\\" in text:
         text = _CONTINUATION.sub("", text)
     # Every line without trailing blanks: blank lines are then empty ones.
-    text = "\n".join(map(str.rstrip, text.split("\n"))).lstrip("\n")
-    first = text.find("\n")
-    if _ECHO.fullmatch(text if first < 0 else text[:first]):
-        text = "" if first < 0 else text[first + 1 :]
-    text = "\n" + text
+    lines = list(map(str.rstrip, text.split("\n")))
+    start = 0
+    while start < len(lines) and not lines[start]:
+        start += 1
+    if start < len(lines) and _ECHO.fullmatch(lines[start]):
+        start += 1
     drop = _DROP.get(vendor)
-    if drop is not None:
-        text = drop.sub("", text)
-    if vendor in ("routeros", "unknown") and "by RouterOS" in text:
-        text = _ROUTEROS_HEADER.sub(r"\n# \1", text)
-    text = text.strip("\n")
-    return text + "\n" if text else ""
+    rewrite = vendor in ("routeros", "unknown") and "by RouterOS" in text
+    dropped: list[int] = []
+    if drop is not None or rewrite:
+        # A newline in front of each line (the first included), so that re jumps from
+        # newline to newline; a match starting at the n-th newline is line n.
+        scan = "\n" + "\n".join(lines)
+        if drop is not None:
+            dropped = [k for k, _ in _numbered(scan, drop) if k >= start]
+        if rewrite:
+            for k, match in _numbered(scan, _ROUTEROS_HEADER):
+                lines[k] = "# " + match.group(1)
+    if len(dropped) > _MANY_DROPS:
+        gone = set(dropped)
+        kept = [line for k, line in enumerate(lines) if k >= start and k not in gone]
+    else:
+        for k in reversed(dropped):
+            del lines[k]
+        kept = lines
+        del kept[:start]
+    first = 0
+    while first < len(kept) and not kept[first]:
+        first += 1
+    del kept[:first]
+    while kept and not kept[-1]:
+        kept.pop()
+    return kept
+
+
+def _numbered(scan: str, pattern: re.Pattern[str]) -> Iterator[tuple[int, re.Match[str]]]:
+    """``pattern``'s matches in ``scan`` (each starting at a newline) with their line numbers."""
+    at = line = 0
+    for match in pattern.finditer(scan):
+        line += scan.count("\n", at, match.start())
+        at = match.start()
+        yield line, match

@@ -50,7 +50,7 @@ from config_uploader import identity, redact, vendor
 from config_uploader.app import Credentials, UploadApp
 from config_uploader.body import BodyError
 from config_uploader.desired import DesiredSource, open_desired
-from config_uploader.normalise import decode, normalise
+from config_uploader.normalise import decode, joined, normalise, normalise_lines
 from config_uploader.settings import ConfigSettings, read_credentials_file
 from config_uploader.store import (
     CommitResult,
@@ -335,7 +335,8 @@ class ConfigService:
         Its events are written together, in one write, when it is done (or has failed).
         """
         kind = self.detect(upload.text[:DETECT_CHARS])
-        normalised = normalise(upload.text, kind)
+        normalised_lines = normalise_lines(upload.text, kind)
+        normalised = joined(normalised_lines)
         router, identified_by = self.identify(upload, normalised, kind)
         router = safe_name(router)
         raw_sha = hashlib.sha256(upload.data).hexdigest()
@@ -352,7 +353,7 @@ class ConfigService:
             filename=upload.filename or upload.path or None,
         )
         self.counters.incr("uploads")
-        lines = self.event_lines(
+        out = self.event_lines(
             "config.received",
             "info",
             {
@@ -369,9 +370,9 @@ class ConfigService:
         )
         try:
             async with self.locks.hold(router):
-                return await self._ingest(upload, received, normalised, lines)
+                return await self._ingest(upload, received, normalised, normalised_lines, out)
         finally:
-            write_lines(lines)
+            write_lines(out)
 
     def detect(self, head: str) -> Vendor:
         """:func:`vendor.detect` of a config's head, remembered for the heads seen last."""
@@ -385,7 +386,12 @@ class ConfigService:
         return kind
 
     async def _ingest(
-        self, upload: Upload, received: VersionMeta, normalised: str, lines: list[bytes]
+        self,
+        upload: Upload,
+        received: VersionMeta,
+        normalised: str,
+        normalised_lines: list[str],
+        out: list[bytes],
     ) -> IngestResult:
         """The part under the router's lock: commit, then the verdicts."""
         router, kind = received.router, as_vendor(received.vendor)
@@ -398,7 +404,7 @@ class ConfigService:
         def text_for(version: str | None) -> diffing.Text:
             if not prepared:
                 cached = self.texts.get(router, version) if version else None
-                prepared.append(cached or diffing.Text(normalised))
+                prepared.append(cached or diffing.Text(normalised, normalised_lines))
             return prepared[0]
 
         def make_meta(version: str) -> VersionMeta:
@@ -430,15 +436,15 @@ class ConfigService:
                 "previous": None if previous is None else previous.version,
                 "vendor": kind,
             }
-            lines += self.event_lines("config.changed", "info", fields, change)
+            out += self.event_lines("config.changed", "info", fields, change)
         else:
             self.counters.incr("unchanged")
             drift_text = self._drift_diff(intended, meta, new)
-            lines += self.event_lines(
+            out += self.event_lines(
                 "config.unchanged", "info", {"router": router, "version": meta.version}
             )
         if intended is not None:
-            lines += self._verdict_lines(router, meta.version, intended, drift, drift_text)
+            out += self._verdict_lines(router, meta.version, intended, drift, drift_text)
         if result.state_error is not None:
             raise StoreError(result.state_error)
         return IngestResult(router, meta.version, result.changed, drift)
@@ -451,7 +457,7 @@ class ConfigService:
         found = await self.store.read(previous.router, previous.version)
         if found is None:
             raise StoreError(f"version {previous.router}/{previous.version} disappeared")
-        return diffing.Text(normalise(decode(found[1])[0], as_vendor(previous.vendor)))
+        return normalised_text(decode(found[1])[0], as_vendor(previous.vendor))
 
     def _change_diff(
         self,
@@ -509,7 +515,7 @@ class ConfigService:
             return Intended(None, None, str(exc)[:MAX_ERROR])
         if found is None or found.data is None:
             return Intended(None, None)
-        text = diffing.Text(normalise(decode(found.data)[0], kind))
+        text = normalised_text(decode(found.data)[0], kind)
         if found.tag is not None:
             self.intended.put(router, (found.tag, kind), text)
         return Intended(found.location, text)
@@ -638,6 +644,12 @@ class ConfigService:
             fromfile=f"{from_meta.router}/{from_meta.version}",
             tofile=f"{to_meta.router}/{to_meta.version}",
         )
+
+
+def normalised_text(text: str, kind: Vendor) -> diffing.Text:
+    """``text`` normalised, with its lines, for diffs."""
+    lines = normalise_lines(text, kind)
+    return diffing.Text(joined(lines), lines)
 
 
 def as_vendor(name: str) -> Vendor:

@@ -163,6 +163,22 @@ def test_fast_normalise_equals_the_line_by_line_rules(text: str, vendor: Vendor)
     assert normalise(text, vendor) == reference_normalise(text, vendor)
 
 
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(st.sampled_from(LINES), min_size=300, max_size=600))
+def test_fast_normalise_with_many_volatile_lines(parts: list[str]) -> None:
+    text = "\n".join(parts)
+    for vendor in VENDORS:
+        assert normalise(text, vendor) == reference_normalise(text, vendor)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=config, vendor=st.sampled_from(VENDORS))
+def test_normalised_lines_are_the_split_text(text: str, vendor: Vendor) -> None:
+    lines = normalising.normalise_lines(text, vendor)
+    assert diffing.Text(normalise(text, vendor)).lines == lines
+    assert normalising.joined(lines) == normalise(text, vendor)
+
+
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(), vendor=st.sampled_from(VENDORS))
 def test_fast_normalise_equals_the_rules_on_any_text(text: str, vendor: Vendor) -> None:
