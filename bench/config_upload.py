@@ -117,6 +117,7 @@ def make_config(router: str, change: int) -> bytes:
 def start_uploader(store: str, desired: str) -> tuple[subprocess.Popen[bytes], int]:
     """``edge-bridge config`` on an ephemeral port; its stdout is drained in a thread."""
     argv = ["config", "--listen", "127.0.0.1:0", "--store", store, "--desired", desired]
+    argv += ["--rate-limit", "0"]  # one client host sends thousands of uploads per second here
     proc = subprocess.Popen(
         [sys.executable, "-m", "bridge.cli", *argv],
         stdout=subprocess.PIPE,

@@ -168,9 +168,6 @@ def read_credentials(settings: ConfigSettings, prog: str) -> Credentials:
         except ValueError as exc:
             fail(prog, f"invalid --basic-auth-file {settings.basic_auth_file!r}: {exc}")
     if settings.basic_auth:
-        if ":" not in settings.basic_auth:
-            # The value is a password: say what is wrong without echoing it.
-            fail(prog, "invalid --basic-auth/EDGE_BRIDGE_BASIC_AUTH: expected USER:PASSWORD")
         pairs.append(settings.basic_auth)
     return Credentials(pairs)
 

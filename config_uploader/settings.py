@@ -12,6 +12,7 @@ from bridge.settings import (
     boolean,
     byte_size,
     cidr,
+    credentials,
     host_port,
     non_negative_float,
     option,
@@ -106,6 +107,8 @@ class ConfigSettings(CommonSettings):
     )
     basic_auth: str = option(
         "",
+        parse=credentials,
+        secret=True,
         metavar="USER:PASSWORD",
         help="one user:password accepted besides the file's (prefer the variable to the flag)",
     )
@@ -115,10 +118,11 @@ class ConfigSettings(CommonSettings):
         help="let authenticated clients read a stored version unredacted with ?redacted=0",
     )
     rate_limit: float = option(
-        0.0,
+        10.0,
         parse=non_negative_float,
-        help="uploads per second per source address, 0 = unlimited",
+        help="uploads per second per source address (an Oxidized host counts as one), "
+        "0 = unlimited",
     )
     rate_burst: float = option(
-        20.0, parse=positive_float, help="uploads a source may send at once above --rate-limit"
+        200.0, parse=positive_float, help="uploads a source may send at once above --rate-limit"
     )
