@@ -235,6 +235,16 @@ class CommonSettings:
     )
 
 
+def allow_option(help: str) -> Any:
+    """``--allow CIDR`` (repeatable): every listener has one; none given = everyone."""
+    return option((), parse=cidr, repeat=True, help=help)
+
+
+def router_option(help: str) -> Any:
+    """``--router IP=NAME`` (repeatable): names routers by their source address."""
+    return option((), parse=router_entry, repeat=True, help=help)
+
+
 def health_option(port: int) -> Any:
     """``--health``: daemons whose protocol is not HTTP serve /healthz on a port of its own."""
     return option(

@@ -9,15 +9,15 @@ from bridge.settings import (
     CommonSettings,
     HostPort,
     IPNetwork,
+    allow_option,
     boolean,
     byte_size,
-    cidr,
     credentials,
     host_port,
     non_negative_float,
     option,
     positive_float,
-    router_entry,
+    router_option,
 )
 from config_uploader.store import parse_s3_url
 
@@ -84,19 +84,11 @@ class ConfigSettings(CommonSettings):
         parse=byte_size,
         help="largest upload accepted, before and after gzip decompression",
     )
-    allow: tuple[IPNetwork, ...] = option(
-        (),
-        parse=cidr,
-        repeat=True,
-        metavar="CIDR",
-        help="source networks allowed to connect (repeat; none = everyone)",
+    allow: tuple[IPNetwork, ...] = allow_option(
+        "source networks allowed to connect (repeat; none = everyone)"
     )
-    router: tuple[tuple[str, str], ...] = option(
-        (),
-        parse=router_entry,
-        repeat=True,
-        metavar="IP=NAME",
-        help="name for uploads from IP when neither the request nor the config names it",
+    router: tuple[tuple[str, str], ...] = router_option(
+        "name for uploads from IP when neither the request nor the config names it"
     )
     basic_auth_file: str = option(
         "",

@@ -8,8 +8,8 @@ from bridge.settings import (
     CommonSettings,
     HostPort,
     IPNetwork,
+    allow_option,
     choice,
-    cidr,
     health_option,
     host_port,
     host_port_default,
@@ -55,12 +55,8 @@ class NtpSettings(CommonSettings):
         parse=choice("serve", "relay"),
         help="serve: answer from the filtered upstream offset; relay: forward each request",
     )
-    allow: tuple[IPNetwork, ...] = option(
-        (),
-        parse=cidr,
-        repeat=True,
-        metavar="CIDR",
-        help="client networks allowed, repeatable; none means everyone",
+    allow: tuple[IPNetwork, ...] = allow_option(
+        "client networks allowed, repeatable; none means everyone"
     )
     deny_response: str = option(
         "drop",

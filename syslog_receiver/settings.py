@@ -8,16 +8,16 @@ from bridge.settings import (
     CommonSettings,
     HostPort,
     IPNetwork,
+    allow_option,
     boolean,
     byte_size,
-    cidr,
     health_option,
     host_port,
     non_negative_float,
     option,
     positive_float,
     positive_int,
-    router_entry,
+    router_option,
 )
 
 # The largest UDP payload: a datagram longer than this cannot exist, so it is also the
@@ -44,19 +44,11 @@ class SyslogSettings(CommonSettings):
         HostPort("0.0.0.0", 5514), parse=host_port, help="TCP listen address ([::]:5514 for IPv6)"
     )
     health: HostPort = health_option(8514)
-    allow: tuple[IPNetwork, ...] = option(
-        (),
-        parse=cidr,
-        repeat=True,
-        metavar="CIDR",
-        help="accept messages only from these networks (repeat; none = from anyone)",
+    allow: tuple[IPNetwork, ...] = allow_option(
+        "accept messages only from these networks (repeat; none = from anyone)"
     )
-    router: tuple[tuple[str, str], ...] = option(
-        (),
-        parse=router_entry,
-        repeat=True,
-        metavar="IP=NAME",
-        help="name a router by its source address; adds 'router' to its lines (repeat)",
+    router: tuple[tuple[str, str], ...] = router_option(
+        "name a router by its source address; adds 'router' to its lines (repeat)"
     )
     rate_limit: float = option(
         2000.0,
