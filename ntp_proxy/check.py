@@ -19,6 +19,7 @@ import orjson
 
 from bridge.output import iso_utc, write_lines
 from bridge.settings import HostPort, fail, host_port_default, positive_float
+from ntp_proxy.packet import refid_text
 
 PROG = "edge-bridge ntp-check"
 
@@ -58,7 +59,7 @@ def describe(stats: Any, server: HostPort) -> dict[str, Any]:
         "version": int(stats.version),
         "mode": int(stats.mode),
         "stratum": stratum,
-        "refid": ntplib.ref_id_to_text(stats.ref_id, stratum),
+        "refid": refid_text(stats.ref_id.to_bytes(4, "big"), stratum),
         "poll": int(stats.poll),
         "precision": int(stats.precision),
         "root_delay": stats.root_delay,

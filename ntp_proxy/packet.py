@@ -8,6 +8,7 @@ Extension fields and MACs after the header are ignored: this codec never reads o
 
 from __future__ import annotations
 
+import ipaddress
 import struct
 from dataclasses import dataclass
 
@@ -146,3 +147,12 @@ def encode(packet: Packet) -> bytes:
 
 def first_byte(leap: int, version: int, mode: int) -> int:
     return (leap << 6) | (version << 3) | mode
+
+
+def refid_text(refid: bytes, stratum: int) -> str:
+    """As ntpq shows a refid: ASCII codes for stratum 0 (kiss codes), 1 (``GPS``) and 16
+    (``INIT``, unsynchronised), else a dotted quad (the upstream's IPv4 address)."""
+    code = refid.rstrip(b"\0")
+    if (stratum <= 1 or stratum == STRATUM_UNSYNC) and code and all(0x20 < b < 0x7F for b in code):
+        return code.decode("ascii")
+    return str(ipaddress.IPv4Address(refid))

@@ -26,6 +26,7 @@ from bridge.metrics import Counters
 from bridge.settings import HostPort
 from ntp_proxy.clock import Clock, Event
 from ntp_proxy.exchange import InvalidReply, Sample, request, sample_from_reply
+from ntp_proxy.packet import refid_text
 from ntp_proxy.stamped import readable, recv_stamped, stamped_socket
 
 COUNTERS = ("upstream_errors", "upstream_invalid")
@@ -45,14 +46,6 @@ def refid_for(address: str) -> bytes:
             return ip.ipv4_mapped.packed
         return hashlib.md5(ip.packed, usedforsecurity=False).digest()[:4]
     return ip.packed
-
-
-def refid_text(refid: bytes, stratum: int) -> str:
-    """As ntpq shows a refid: ASCII for stratum 0/1 codes (``GPS``, ``RATE``), else dotted quad."""
-    code = refid.rstrip(b"\0")
-    if stratum <= 1 and code and all(0x20 < byte < 0x7F for byte in code):
-        return code.decode("ascii")
-    return str(ipaddress.IPv4Address(refid))
 
 
 class Poller:

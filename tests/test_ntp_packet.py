@@ -141,3 +141,13 @@ def test_decode_never_crashes(data: bytes) -> None:
 @given(st.floats(min_value=-2.0e9, max_value=4.0e9, allow_nan=False))
 def test_timestamps_round_trip_within_resolution(unix: float) -> None:
     assert abs(from_ntp(to_ntp(unix), pivot=unix) - unix) < 1e-6
+
+
+def test_refid_text_as_ntpq_shows_it() -> None:
+    from ntp_proxy.packet import refid_text
+
+    assert refid_text(b"INIT", 16) == "INIT"
+    assert refid_text(b"RATE", 0) == "RATE"
+    assert refid_text(b"GPS\0", 1) == "GPS"
+    assert refid_text(bytes([169, 254, 169, 123]), 2) == "169.254.169.123"
+    assert refid_text(bytes([127, 0, 0, 1]), 16) == "127.0.0.1"
