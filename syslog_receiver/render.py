@@ -8,11 +8,11 @@ the line says so with ``truncated`` and ``original_length`` (bytes as received).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
+from bridge.guard import RouterNames
 from bridge.output import MAX_LINE_BYTES
 
 __all__ = ["LEVELS", "Renderer"]
@@ -45,11 +45,11 @@ class Renderer:
         self,
         *,
         include_raw: bool = False,
-        routers: Mapping[str, str] | None = None,
+        routers: RouterNames | None = None,
         max_line: int = MAX_LINE_BYTES,
     ) -> None:
         self.include_raw = include_raw
-        self.routers = dict(routers or {})
+        self.routers = routers or RouterNames(())
         self.max_line = max_line
         self.truncated = 0  # lines cut since the caller last reset it (a counter)
         # Encoded pieces that repeat from line to line: the envelope up to ``time`` and
@@ -77,12 +77,9 @@ class Renderer:
         The fixed head of the line is spliced in as ready bytes, and orjson encodes only the
         parser's fields: on the hot path that halves the cost of a line.
         """
-        if self.routers:
-            router = self.routers.get(source_ip)
-            if router is None and source_ip.startswith("::ffff:"):
-                router = self.routers.get(source_ip[7:])
-            if router is not None:
-                fields["router"] = router
+        router = self.routers.get(source_ip)
+        if router is not None:
+            fields["router"] = router
         if original_length is not None:
             self.truncated += 1
             fields["truncated"] = True

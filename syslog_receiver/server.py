@@ -22,7 +22,7 @@ import time
 from collections import deque
 from typing import Any, cast
 
-from bridge.guard import Allowlist, RateLimiter
+from bridge.guard import Allowlist, RateLimiter, RouterNames
 from bridge.logging import get_logger
 from bridge.metrics import Counters
 from bridge.output import iso_utc, write_lines
@@ -135,7 +135,9 @@ class Receiver:
         self.udp = udp
         self.tcp = tcp
         self.log = get_logger()
-        self._renderer = Renderer(include_raw=settings.include_raw, routers=dict(settings.router))
+        self._renderer = Renderer(
+            include_raw=settings.include_raw, routers=RouterNames(settings.router)
+        )
         allowlist = Allowlist(settings.allow)
         self._allowlist = allowlist
         self._limiter = RateLimiter(settings.rate_limit, settings.rate_burst)

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bridge.guard import RouterNames
 from bridge.output import MAX_LINE_BYTES
 from syslog_receiver.render import Renderer
 from syslog_receiver.summary import DropSummary
@@ -98,7 +99,7 @@ def test_extra_parser_keys_are_kept() -> None:
 
 
 def test_router_names_by_source_address_including_mapped_ipv4() -> None:
-    renderer = Renderer(routers={"10.0.0.1": "edge1.dc1"})
+    renderer = Renderer(routers=RouterNames([("10.0.0.1", "edge1.dc1")]))
     assert render(renderer, fields())["router"] == "edge1.dc1"
     mapped = orjson.loads(renderer.render(fields(), b"x", "::ffff:10.0.0.1", 1, "udp", STAMP))
     assert mapped["router"] == "edge1.dc1"
