@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bridge.output import iso_utc
+
 NAMESPACE = "EdgeBridge"
 
 
@@ -53,8 +55,6 @@ def emf_record(
     units: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """One EMF line; it also carries ``event``/``level``/``time`` like every other line."""
-    from bridge.output import iso_utc
-
     units = units or {}
     record: dict[str, Any] = {
         "event": event,

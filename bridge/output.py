@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime
 import sys
 from collections.abc import Iterable
-from typing import BinaryIO
 
 # Docker's log drivers split lines at 16 KiB into separate CloudWatch events: stay below.
 MAX_LINE_BYTES = 16383
@@ -29,10 +28,6 @@ def iso_utc(ts: float) -> str:
         _second_cache = (second, prefix)
     micros = int((ts - second) * 1_000_000)
     return f"{prefix}.{min(micros, 999_999):06d}Z"
-
-
-def stdout_buffer() -> BinaryIO:
-    return sys.stdout.buffer
 
 
 def write_lines(lines: Iterable[bytes]) -> None:
