@@ -7,6 +7,7 @@ them; it imports each lazily, so ``edge-bridge ntp`` never loads the config uplo
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -66,8 +67,6 @@ def run_all(argv: Sequence[str], environ: dict[str, str] | None = None) -> int:
     ``EDGE_BRIDGE_NTP_UPSTREAM``, ``--config-store`` / ``EDGE_BRIDGE_CONFIG_STORE``: the
     daemons share option names (``--listen``, ``--health``), so one process needs the prefix.
     """
-    import os
-
     from bridge.runner import run
 
     environ = dict(os.environ) if environ is None else environ
@@ -88,8 +87,6 @@ def run_all(argv: Sequence[str], environ: dict[str, str] | None = None) -> int:
 
 def healthcheck(argv: Sequence[str]) -> int:
     """``edge-bridge healthcheck [URL]``: the image has no curl, and needs none."""
-    import os
-
     url = (
         argv[0]
         if argv
