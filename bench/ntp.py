@@ -34,8 +34,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.launch import Launched, launch  # noqa: E402
 from ntp_proxy.packet import NTP_UNIX_DELTA  # noqa: E402
-from tests.procs import Daemon  # noqa: E402
 
 CHRONYD = shutil.which("chronyd") or "/usr/sbin/chronyd"
 DEFAULT_RATES = "1000,2000,5000,10000,20000,30000,40000,60000"
@@ -260,20 +260,24 @@ def main(argv: list[str]) -> int:
     rates = [float(r) for r in args.rates.split(",")]
     with tempfile.TemporaryDirectory(prefix="bench-ntp-") as tmp:
         chronyd, chronyd_port = start_chronyd(Path(tmp))
+        proxy = None
         try:
-            with Daemon.start(
+            proxy = launch(
                 ["ntp", "--listen", "127.0.0.1:0", "--health", "127.0.0.1:0",
                  "--upstream", f"127.0.0.1:{chronyd_port}", "--rate-limit", "0",
-                 "--metrics-interval", "3600"]
-            ) as proxy:  # fmt: skip
-                # let the clock filter fill: the first eight polls come two seconds apart
-                proxy.wait_count(lambda d: d.get("event") == "ntp.upstream_sample", 8, 30)
-                servers = {
-                    "chronyd": (chronyd.pid, chronyd_port),
-                    "proxy": (proxy.proc.pid, proxy.address("ntp", "listen")[1]),
-                }
-                return report(servers, rates, args.duration, args.drain, proxy)
+                 "--metrics-interval", "3600"],
+                Path(tmp) / "proxy.out",
+            )  # fmt: skip
+            # let the clock filter fill: the first eight polls come two seconds apart
+            proxy.wait_count("ntp.upstream_sample", 8, 30)
+            servers = {
+                "chronyd": (chronyd.pid, chronyd_port),
+                "proxy": (proxy.proc.pid, proxy.port("listen")),
+            }
+            return report(servers, rates, args.duration, args.drain, proxy)
         finally:
+            if proxy is not None:
+                proxy.stop()
             chronyd.terminate()
             chronyd.wait(10)
 
@@ -283,7 +287,7 @@ def report(
     rates: list[float],
     duration: float,
     drain: float,
-    proxy: Daemon,
+    proxy: Launched,
 ) -> int:
     print(
         f"{'rate/s':>7} {'server':8} {'sent':>7} {'achieved':>9} {'lost%':>6} {'invalid':>7} "

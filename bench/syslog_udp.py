@@ -25,13 +25,11 @@ cost of RSS; edge-bridge likewise reads ahead into a backlog of at most 65,536 d
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import multiprocessing
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -41,6 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.launch import launch, stop  # noqa: E402
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PER_SENDER = 80_000  # messages/s one Python sender process paces reliably on this machine
 SOCKETS_PER_SENDER = 16  # distinct source ports, so SO_REUSEPORT spreads them evenly over workers
@@ -182,13 +184,7 @@ class Receiver:
         return len(numbers), offset + len(data)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
 
 
 def free_udp_port() -> int:
@@ -199,37 +195,11 @@ def free_udp_port() -> int:
 
 def start_edge_bridge(workdir: Path, workers: int, recv_buffer: int) -> Receiver:
     output = workdir / f"edge-bridge-w{workers}.out"
-    with output.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bridge.cli",
-                "syslog",
-                "--udp=127.0.0.1:0",
-                "--tcp=127.0.0.1:0",
-                "--health=127.0.0.1:0",
-                "--rate-limit=0",
-                f"--recv-buffer={recv_buffer}",
-                f"--workers={workers}",
-                "--metrics-interval=3600",
-            ],
-            stdout=out,
-            stdin=subprocess.DEVNULL,
-            cwd=ROOT,
-        )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        for line in output.read_bytes().splitlines():
-            event = json.loads(line)
-            if event.get("event") == "syslog.started":
-                port = int(event["udp"].rsplit(":", 1)[1])
-                return Receiver(f"edge-bridge w{workers}", proc, port, output)
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError(f"edge-bridge did not start: {output.read_text()[-2000:]}")
+    args = ["syslog", "--udp=127.0.0.1:0", "--tcp=127.0.0.1:0", "--health=127.0.0.1:0",
+            "--rate-limit=0", f"--recv-buffer={recv_buffer}", f"--workers={workers}",
+            "--metrics-interval=3600"]  # fmt: skip
+    daemon = launch(args, output)
+    return Receiver(f"edge-bridge w{workers}", daemon.proc, daemon.port("udp"), output)
 
 
 RSYSLOG_CONF = """\

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -24,21 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import ntplib
-import pytest
 
 from bridge.simulate import router_config
 from tests import test_ntp_proxy
+from tests.peers import peer
 from tests.procs import Daemon, run_command
 from tests.test_deploy_artefacts import metric_filters
-from tests.test_ntp_proxy import CHRONYD, Chronyd, free_udp_port
+from tests.test_ntp_proxy import Chronyd, free_udp_port
 
 # a stratum 1 chronyd on a loopback port: the stand-in for the Amazon Time Sync Service
 upstream = test_ntp_proxy.chronyd
 
 ROUTER = "rtr-sim-7"
-LOGGER = shutil.which("logger")
-CURL = shutil.which("curl")
-pytestmark = pytest.mark.skipif(not Path(CHRONYD).exists(), reason="chrony is not installed")
 
 
 def free_tcp_port() -> int:
@@ -91,14 +87,14 @@ def synchronised(suite: Daemon) -> None:
 
 
 def test_all_serves_syslog_ntp_and_uploads_on_loopback(tmp_path: Path, upstream: Chronyd) -> None:
-    assert LOGGER and CURL, "util-linux logger and curl are the clients here"
+    logger, curl = peer("logger", "bsdutils"), peer("curl", "curl")
     with start_all(tmp_path, upstream) as suite:
         assert set(suite.addresses) == {"syslog", "ntp", "config"}
 
         host, port = suite.address("syslog", "udp")
         token = f"edge-bridge-all-{time.monotonic_ns()}"
         subprocess.run(
-            [LOGGER, "-n", host, "-P", str(port), "-d", "--rfc5424", "-t", "pci-test", token],
+            [logger, "-n", host, "-P", str(port), "-d", "--rfc5424", "-t", "pci-test", token],
             check=True,
             timeout=10,
         )
@@ -119,7 +115,7 @@ def test_all_serves_syslog_ntp_and_uploads_on_loopback(tmp_path: Path, upstream:
         )
         url = f"http://{address(suite, 'config', 'listen')}/upload/r9-config"
         result = subprocess.run(
-            [CURL, "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-T", str(config), url],
+            [curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-T", str(config), url],
             capture_output=True,
             text=True,
             timeout=10,

@@ -88,8 +88,17 @@ async def test_no_secret_on_stdout_or_in_redacted_reads(tmp_path: Path) -> None:
     assert "<redacted>" in stdout
     leaks = [s for s in every_secret if s in stdout or any(s in text for text in served)]
     assert leaks == []
-    # The rotation is visible as a changed line, with the value hidden on both sides.
-    diffs = "".join(
-        e["diff"] for e in daemon.events("config.changed") if e["version"] == "00000002"
-    )
-    assert "-" in diffs and "+" in diffs and "<redacted>" in diffs
+    # The rotation shows as changed lines, alike on both sides once their values are hidden.
+    for router in sorted({r for r, _ in uploads}):
+        diff = "".join(
+            e["diff"]
+            for e in daemon.events("config.changed")
+            if e["router"] == router and e["version"] == "00000002"
+        )
+        old, new, *body = diff.splitlines()
+        assert old.startswith("--- ") and new.startswith("+++ "), router
+        removed = [line[1:] for line in body if line.startswith("-")]
+        added = [line[1:] for line in body if line.startswith("+")]
+        assert removed, f"{router}: the rotated secrets show no changed line"
+        assert removed == added, router
+        assert all("<redacted>" in line for line in removed), router

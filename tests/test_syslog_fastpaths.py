@@ -84,8 +84,11 @@ def test_header_timestamp_matches_rfc3339(token: str) -> None:
     if not token or " " in token or token.startswith("["):
         return
     got = parse(f"<13>1 {token} host app - - msg".encode(), NOW)
-    if got["format"] == "rfc5424":
-        assert got["timestamp"] == (None if token == "-" else timestamps.rfc3339(token))
+    expected = None if token == "-" else timestamps.rfc3339(token)
+    if token == "-" or expected is not None:  # a valid header: it must be recognised as one
+        assert (got["format"], got["timestamp"]) == ("rfc5424", expected)
+    elif got["format"] == "rfc5424":  # an invalid stamp in an otherwise valid header
+        assert got["timestamp"] is None
 
 
 @FUZZ
