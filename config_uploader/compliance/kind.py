@@ -1,0 +1,58 @@
+"""Is an upload the running configuration or the startup (saved) one?
+
+Routers upload both the same way (an HTTP PUT or POST of a text), so the request says which:
+``?kind=startup`` (or a multipart field ``kind``), else the file name does (``copy
+startup-config http://.../rtr1-startup-config``, ``rtr1-startup.cfg``). Anything else is the
+running configuration, which is what routers upload on change. A Junos commit writes the
+active and the saved configuration at once, so a Junos upload stands for both.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Final, Literal, get_args
+
+Kind = Literal["running", "startup"]
+KINDS: Final[tuple[Kind, ...]] = get_args(Kind)
+
+# Vendors whose uploaded configuration is, by construction, both the running and the saved one.
+COMMIT_IS_BOTH: Final = frozenset({"junos"})
+
+# A file name (its last path part, extension dropped) that names a startup configuration.
+_STARTUP_NAME: Final = re.compile(r"(?:^|[-_.])startup(?:[-_]conf(?:ig|g))?$|startup-conf(?:ig|g)")
+_EXTENSION: Final = re.compile(r"\.(?:txt|cfg|conf|config|rsc|set|gz)$")
+
+
+class KindError(ValueError):
+    """An explicit ``kind`` that is neither ``running`` nor ``startup``."""
+
+
+def parse_kind(value: str) -> Kind:
+    """An explicit ``kind`` value (case and blanks ignored); :class:`KindError` otherwise."""
+    folded = value.strip().lower()
+    for kind in KINDS:
+        if folded == kind:
+            return kind
+    raise KindError(f"kind must be running or startup, not {value[:40]!r}")
+
+
+def classify(explicit: str | None, names: Iterable[str | None]) -> Kind:
+    """The kind of an upload: ``explicit`` (query or form field) when given, else ``startup``
+    when one of ``names`` (URL path, multipart file name) says so, else ``running``."""
+    if explicit is not None and explicit.strip():
+        return parse_kind(explicit)
+    return "startup" if any(names_startup(name) for name in names if name) else "running"
+
+
+def names_startup(name: str) -> bool:
+    """True when a path or file name names a startup configuration."""
+    last = name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1].lower()
+    while (stem := _EXTENSION.sub("", last)) != last:
+        last = stem
+    return bool(_STARTUP_NAME.search(last))
+
+
+def kinds_of(kind: Kind, vendor: str) -> tuple[Kind, ...]:
+    """The histories an upload joins: both for a vendor whose commit saves (Junos)."""
+    return KINDS if vendor in COMMIT_IS_BOTH else (kind,)
