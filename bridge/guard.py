@@ -12,6 +12,12 @@ from collections.abc import Iterable
 from bridge.settings import IPNetwork
 
 _CACHE_LIMIT = 65536
+_MAPPED = "::ffff:"
+
+
+def unmapped(ip: str) -> str:
+    """An IPv4 peer seen on a dual-stack socket (``::ffff:10.0.0.1``) as its IPv4 address."""
+    return ip[7:] if ip.startswith(_MAPPED) else ip
 
 
 class Allowlist:
@@ -88,6 +94,6 @@ class RouterNames:
         if not self._names:
             return None
         name = self._names.get(ip)
-        if name is None and ip.startswith("::ffff:"):
-            name = self._names.get(ip[7:])
+        if name is None and (ipv4 := unmapped(ip)) != ip:
+            name = self._names.get(ipv4)
         return name

@@ -8,7 +8,6 @@ exits 0 well within ECS's stop timeout.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import sys
 import time
@@ -21,6 +20,7 @@ from bridge.health import start_health_server
 from bridge.logging import configure_logging, get_logger
 from bridge.output import write_lines
 from bridge.service import Service
+from bridge.tasks import cancel
 
 STOP_TIMEOUT = 5.0
 
@@ -72,9 +72,7 @@ async def serve(services: Sequence[Service], metrics_interval: float) -> int:
 
         metrics = asyncio.create_task(_emit_metrics_every(metrics_interval, services))
         await stop.wait()
-        metrics.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await metrics
+        await cancel(metrics)
         await _stop_all(started)
         _write_metrics(started)
         log.info("stopped", services=[s.name for s in started])

@@ -378,3 +378,28 @@ def load_settings(
     add_options(parser, cls)
     namespace = parser.parse_args(list(argv))
     return settings_from(cls, vars(namespace), os.environ if environ is None else environ, prog)
+
+
+def settings_argv(settings: Any) -> list[str]:
+    """The flags that rebuild ``settings`` in a child process, through the same parsers.
+
+    The inverse of :func:`settings_from`: a parent hands its validated settings to workers
+    as a command line, which each worker parses as the parent did.
+    """
+    argv: list[str] = []
+    for field in dataclasses.fields(settings):
+        meta = field.metadata
+        if not meta:
+            continue
+        value = getattr(settings, field.name)
+        flag = flag_name(field.name)
+        if meta["parse"] is boolean:
+            if value:
+                argv.append(flag)
+        elif meta["repeat"]:
+            for item in value:
+                text = f"{item[0]}={item[1]}" if meta["parse"] is router_entry else str(item)
+                argv += [flag, text]
+        else:
+            argv += [flag, str(value)]
+    return argv

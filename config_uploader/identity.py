@@ -25,7 +25,7 @@ caller falls back to its static source-IP map, then to the source IP itself):
    host-name X``, ``set name=X`` under ``/system identity`` (RouterOS), and for Yamaha, which
    has no hostname, ``console prompt X`` else ``snmp sysname X``.
 
-Every name passes through :func:`safe_name`: lower-cased (``RTR1`` from a file name and
+Every name passes through :func:`canonical_name`: lower-cased (``RTR1`` from a file name and
 ``rtr1`` from the config are one router), characters outside ``[a-z0-9._-]`` become ``_``,
 leading dots, dashes and underscores are dropped (no ``..``, no hidden files, nothing that
 looks like an option) and it is cut to 64 characters, so it is safe as a path segment and an
@@ -54,7 +54,7 @@ class Identity:
 _UNSAFE: Final = re.compile(r"[^a-z0-9._-]+")
 
 
-def safe_name(value: str | None) -> str | None:
+def canonical_name(value: str | None) -> str | None:
     """``value`` as a safe, canonical router name, or ``None`` if nothing usable is left."""
     if value is None:
         return None
@@ -121,7 +121,7 @@ def from_filename(path: str | None) -> str | None:
     for pattern in (_JUNOS_FILE, _CISCO_FILE):
         match = pattern.fullmatch(_EXTENSIONS.sub("", leaf) if pattern is _CISCO_FILE else leaf)
         if match and match.group("n").lower() not in _GENERIC | {"show", "running", "startup"}:
-            return safe_name(match.group("n"))
+            return canonical_name(match.group("n"))
     for segment in reversed(segments):
         name = _meaningful(segment)
         if name:
@@ -137,7 +137,7 @@ def _meaningful(segment: str) -> str | None:
         return None
     if stem.lower() in _GENERIC:
         return None
-    return safe_name(stem)
+    return canonical_name(stem)
 
 
 _M = re.MULTILINE
@@ -162,7 +162,7 @@ def from_config(text: str, vendor: Vendor) -> str | None:
         "unknown": (_cisco, _junos, _routeros, _yamaha),
     }[vendor]
     for finder in finders:
-        name = safe_name(finder(text))
+        name = canonical_name(finder(text))
         if name:
             return name
     return None
@@ -195,7 +195,7 @@ def identify(
     explicit: str | None, filename: str | None, text: str, vendor: Vendor
 ) -> Identity | None:
     """The first name found: explicit, then file name, then config; ``None`` if none is."""
-    name = safe_name(explicit)
+    name = canonical_name(explicit)
     if name:
         return Identity(name, "explicit")
     name = from_filename(filename)

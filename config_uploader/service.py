@@ -40,7 +40,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from bridge.guard import Allowlist, RateLimiter, RouterNames
+from bridge.guard import Allowlist, RateLimiter, RouterNames, unmapped
 from bridge.logging import get_logger
 from bridge.metrics import Counters, emf_record
 from bridge.output import iso_utc, write_lines
@@ -61,7 +61,7 @@ from config_uploader.store import (
     VersionMeta,
     commit,
     open_store,
-    safe_name,
+    path_segment,
     version_id,
 )
 from config_uploader.vendor import Vendor
@@ -316,15 +316,15 @@ class ConfigService:
         found = identity.identify(upload.router_hint, where, text, kind)
         if found is not None:
             return found.name, found.source
-        ip = upload.source_ip.split("%")[0].removeprefix("::ffff:")
+        ip = unmapped(upload.source_ip.split("%")[0])
         named = self.names.get(ip)
-        if named and (name := identity.safe_name(named)):
+        if named and (name := identity.canonical_name(named)):
             return name, "static"
         # IPv6 colons become dashes; a leading dash would be stripped, so keep a zero there.
         fallback = ip.replace(":", "-")
-        return identity.safe_name("0" + fallback if fallback.startswith("-") else fallback) or (
-            "unknown"
-        ), "source_ip"
+        return identity.canonical_name(
+            "0" + fallback if fallback.startswith("-") else fallback
+        ) or ("unknown"), "source_ip"
 
     async def ingest(self, upload: Upload) -> IngestResult:
         """Store one upload and report on it; :class:`StoreError` when the store fails.
@@ -335,7 +335,7 @@ class ConfigService:
         normalised_lines = normalise_lines(upload.text, kind)
         normalised = joined(normalised_lines)
         router, identified_by = self.identify(upload, normalised, kind)
-        router = safe_name(router)
+        router = path_segment(router)
         raw_sha = hashlib.sha256(upload.data).hexdigest()
         norm_sha = hashlib.sha256(normalised.encode()).hexdigest()
         received = VersionMeta(
@@ -572,8 +572,8 @@ class ConfigService:
     @staticmethod
     def store_name(name: str) -> str | None:
         """The stored name for a name in a URL: canonical as identity makes it."""
-        canonical = identity.safe_name(name)
-        return safe_name(canonical) if canonical else None
+        canonical = identity.canonical_name(name)
+        return path_segment(canonical) if canonical else None
 
     async def router_summaries(self) -> list[dict[str, Any]]:
         out = []

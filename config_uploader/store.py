@@ -102,7 +102,7 @@ class StateNotSaved(StoreError):
     """The version is committed, but the router's state after it could not be written."""
 
 
-def safe_name(router: str) -> str:
+def path_segment(router: str) -> str:
     """Map a router name to one that is a safe path component and S3 key segment.
 
     Names come from the network (query parameters, filenames, config text), so anything
@@ -187,7 +187,7 @@ class RouterState:
 
 
 class Store(Protocol):
-    """Where versions live. ``router`` arguments are already :func:`safe_name`-d."""
+    """Where versions live. ``router`` arguments are already :func:`path_segment`-d."""
 
     description: str
 

@@ -34,7 +34,7 @@ class Config:
     redacted: str
     """``normalised`` with every secret value replaced by ``<redacted>``: safe to show."""
     hostname: str | None
-    """The router's own name from the config, already ``safe_name``d; ``None`` if absent."""
+    """The router's own name from the config, already ``canonical_name``-d; ``None`` if absent."""
     binary: bool
     """The body is not text (NUL bytes or mostly control characters, gzip magic)."""
 

@@ -11,7 +11,6 @@ hop (asyncio-dgram, as first built) was measured to skew every sample by about 1
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import ipaddress
 import math
@@ -192,12 +191,3 @@ class Poller:
                 self.log.warning("ntp.unsynchronised", **fields)
             else:
                 self.log.info(f"ntp.{event.name}", **fields)
-
-
-async def cancel(task: asyncio.Task[Any] | None) -> None:
-    """Cancel a background task and wait for it, whatever it was doing."""
-    if task is None:
-        return
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from bridge.metrics import Counters
 from bridge.settings import HostPort
+from bridge.tasks import cancel
 from ntp_proxy.packet import HEADER_LEN, MODE_SERVER
-from ntp_proxy.poller import cancel
 from ntp_proxy.stamped import Address
 
 COUNTERS = ("relayed", "relay_timeouts", "relay_invalid", "dropped_inflight")

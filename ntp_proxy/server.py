@@ -16,11 +16,12 @@ import time
 from bridge.guard import Allowlist, RateLimiter
 from bridge.metrics import Counters
 from bridge.settings import HostPort, format_address
+from bridge.tasks import cancel
 from ntp_proxy import poller as poller_module
 from ntp_proxy import relay as relay_module
 from ntp_proxy import responder as responder_module
 from ntp_proxy.clock import Clock, TransmitDelay, measure_precision
-from ntp_proxy.poller import Poller, cancel
+from ntp_proxy.poller import Poller
 from ntp_proxy.relay import Relay
 from ntp_proxy.responder import Responder, Verdict
 from ntp_proxy.settings import NtpSettings

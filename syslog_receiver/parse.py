@@ -53,7 +53,7 @@ from syslog_receiver.pri import NO_PRI, split_pri
 from syslog_receiver.record import FIELDS, record
 from syslog_receiver.rfc3164 import KV, parse_rfc3164
 from syslog_receiver.rfc5424 import parse_rfc5424
-from syslog_receiver.timestamps import iso_utc, offset_minutes
+from syslog_receiver.timestamps import offset_minutes, utc_from_fields
 
 __all__ = ["FIELDS", "parse"]
 
@@ -98,5 +98,7 @@ def _headerless(body: str, pri: int) -> dict[str, Any]:
     if m is not None:
         y, mo, d, h, mi, s = (int(x) for x in m.groups())
         tz = _FORTI_TZ.search(body)
-        timestamp = iso_utc(y, mo, d, h, mi, s, None, offset_minutes(tz.group(1) if tz else None))
+        timestamp = utc_from_fields(
+            y, mo, d, h, mi, s, None, offset_minutes(tz.group(1) if tz else None)
+        )
     return record("rfc3164", pri, timestamp, None, None, None, None, None, body)

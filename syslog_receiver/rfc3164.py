@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 from syslog_receiver.record import record
-from syslog_receiver.timestamps import iso_utc, offset_minutes, yearless
+from syslog_receiver.timestamps import offset_minutes, utc_from_fields, yearless
 
 # The whole header in one match, since one regex call costs less than the Python between
 # several: TIMESTAMP (BSD "Nov 30 [2026 ]16:35:23[.123]", groups 1-7, or RFC 3339 as rsyslog
@@ -45,7 +45,7 @@ def parse_rfc3164(text: str, start: int, pri: int, now: float) -> dict[str, Any]
     if mon is not None:
         timestamp = yearless(mon, day, year, h, mi, s, frac, None, now)
     else:
-        timestamp = iso_utc(
+        timestamp = utc_from_fields(
             int(iy), int(imo), int(iday), int(ih), int(imi), int(isec), ifrac, offset_minutes(zone)
         )
     if app is None:

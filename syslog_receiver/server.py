@@ -22,7 +22,7 @@ import time
 from collections import deque
 from typing import Any, cast
 
-from bridge.guard import Allowlist, RateLimiter, RouterNames
+from bridge.guard import Allowlist, RateLimiter, RouterNames, unmapped
 from bridge.logging import get_logger
 from bridge.metrics import Counters
 from bridge.output import iso_utc, write_lines
@@ -289,8 +289,8 @@ class Receiver:
                 continue
             for index in range(count):
                 start, size, (ip, port) = slot(index)
-                if v6 and ip.startswith("::ffff:"):
-                    ip = ip[7:]
+                if v6:
+                    ip = unmapped(ip)
                 if permits is not None and not permits(ip):
                     not_allowed += 1
                     continue
@@ -475,7 +475,7 @@ class _TcpConnection(asyncio.Protocol):
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         peer = transport.get_extra_info("peername") or ("", 0)
         ip = str(peer[0])
-        self.ip = ip[7:] if ip.startswith("::ffff:") else ip
+        self.ip = unmapped(ip)
         self.port = int(peer[1])
         self.last_data = asyncio.get_running_loop().time()
         self.admitted = self.receiver.admit(self, self.ip)

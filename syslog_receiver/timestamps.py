@@ -139,7 +139,7 @@ def _finish(base: str | None, frac: str | None) -> str | None:
     return f"{base}.{frac[:6]}Z" if frac else base + "Z"
 
 
-def iso_utc(
+def utc_from_fields(
     y: int, mo: int, d: int, h: int, mi: int, s: int, frac: str | None, offset: int
 ) -> str | None:
     """Format a wall-clock time with `offset` minutes east of UTC as ISO 8601 UTC.

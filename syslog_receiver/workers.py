@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import os
 import signal
@@ -28,38 +27,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from bridge.logging import configure_logging, get_logger
-from bridge.settings import HostPort, boolean, flag_name, load_settings, router_entry
+from bridge.settings import HostPort, load_settings, settings_argv
 from syslog_receiver.server import COUNTERS, Receiver, new_counters, open_listeners
 from syslog_receiver.settings import SyslogSettings
 from syslog_receiver.shared_stdout import LockedStdout, ParentLines, StdoutLock
 from syslog_receiver.sockets import describe, kernel_drops
 
-__all__ = ["WorkerPool", "settings_argv", "worker_main"]
+__all__ = ["WorkerPool", "worker_main"]
 
 REPORT_EVERY = 0.5  # seconds between a worker's counter reports
 RESTART_DELAY = 1.0  # seconds before a worker that died is started again
 STOP_TIMEOUT = 4.5  # the runner gives a service 5 s to stop
-
-
-def settings_argv(settings: SyslogSettings) -> list[str]:
-    """The flags that rebuild ``settings`` in a worker, through the same validated parsers."""
-    argv: list[str] = []
-    for field in dataclasses.fields(settings):
-        meta = field.metadata
-        if not meta:
-            continue
-        value = getattr(settings, field.name)
-        flag = flag_name(field.name)
-        if meta["parse"] is boolean:
-            if value:
-                argv.append(flag)
-        elif meta["repeat"]:
-            for item in value:
-                text = f"{item[0]}={item[1]}" if meta["parse"] is router_entry else str(item)
-                argv += [flag, text]
-        else:
-            argv += [flag, str(value)]
-    return argv
 
 
 class _Worker:

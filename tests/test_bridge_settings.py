@@ -21,6 +21,7 @@ from bridge.settings import (
     option,
     positive_float,
     router_entry,
+    settings_argv,
 )
 
 
@@ -65,6 +66,16 @@ def test_flags_and_variables() -> None:
     assert settings.include_raw is True
     assert settings.mode == "relay"
     assert settings.upstream == (HostPort("127.0.0.1", 1123), HostPort("time.aws.com", 123))
+
+
+def test_settings_argv_rebuilds_the_settings() -> None:
+    """A worker process gets its parent's settings back from the flags the parent hands it."""
+    settings = load(
+        ["--udp", "[::1]:0", "--allow", "10.0.0.0/8", "--allow", "::1/128", "--include-raw"],
+        {"EDGE_BRIDGE_MODE": "relay", "EDGE_BRIDGE_UPSTREAM": "127.0.0.1:1123, time.aws.com"},
+    )
+    assert load(settings_argv(settings)) == settings
+    assert load(settings_argv(load([]))) == load([])
 
 
 def test_flag_beats_variable() -> None:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config_uploader.identity import Identity, from_config, from_filename, identify, safe_name
+from config_uploader.identity import Identity, canonical_name, from_config, from_filename, identify
 from config_uploader.normalise import decode, normalise
 from config_uploader.vendor import VENDORS, Vendor, detect
 
@@ -83,8 +83,8 @@ def test_name_from_file_name(path: str | None, name: str | None) -> None:
         ("name.", "name"),
     ],
 )
-def test_safe_name(value: str | None, name: str | None) -> None:
-    assert safe_name(value) == name
+def test_canonical_name(value: str | None, name: str | None) -> None:
+    assert canonical_name(value) == name
 
 
 @pytest.mark.parametrize(
@@ -131,10 +131,10 @@ def test_identify_prefers_explicit_then_file_then_config() -> None:
 
 @settings(max_examples=500, deadline=None)
 @given(value=st.text())
-def test_safe_name_is_always_a_safe_segment(value: str) -> None:
-    name = safe_name(value)
+def test_canonical_name_is_always_a_safe_segment(value: str) -> None:
+    name = canonical_name(value)
     assert name is None or SAFE.fullmatch(name)
-    assert name is None or safe_name(name) == name
+    assert name is None or canonical_name(name) == name
 
 
 @settings(max_examples=500, deadline=None)
