@@ -12,7 +12,8 @@ Cisco puts a run of optional fields between PRI and the mnemonic, each ended by 
 
 IOS-XR adds a node and process ("gw2 LC/0/2/CPU0:Jul  7 20:16:14.834 : ifmgr[214]: %PKT_INFRA-
 LINK-3-UPDOWN : ..."), NX-OS puts the year first and may put the hostname after the time
-("2018 Apr 20 13:15:07 nexus %ETHPORT-5-IF_UP: ..."), ASA puts the year after the day
+("2018 Apr 20 13:15:07 nexus %ETHPORT-5-IF_UP: ...", or after "time: " as in
+"91: *Oct 07 03:10:04: mydevice.com %CRYPTO-4-..."), ASA puts the year after the day
 ("Nov 30 2026 16:35:23: %ASA-6-302013: ..."). `service timestamps log uptime` gives an uptime
 ("1w2d: ", "00:00:46: ") instead of a date: the timestamp is then None.
 
@@ -39,11 +40,12 @@ _CISCO = re.compile(
     (?:\d{1,12}:\ )?                                     # service sequence-numbers
     (?:
         (?P<clock>[*.])?
-        (?:(?P<y1>\d{4})\ )?(?P<mon>[A-Z][a-z]{2})\ {1,2}(?P<day>\d{1,2})(?:\ (?P<y2>\d{4}))?
+        (?:(?P<y1>\d{4})\ )?(?P<mon>[A-Z][a-zA-Z]{2})\ {1,2}(?P<day>\d{1,2})(?:\ (?P<y2>\d{4}))?
         \ (?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)(?:\.(?P<frac>\d{1,9}))?
         (?:\ (?P<tz>[A-Z]{2,6}))?
         (?:
             \ ?:\ (?:(?P<proc>[\w.-]+)\[(?P<pid>\d+)\]:\ )?   # IOS ': ', XR ' : proc[pid]: '
+            (?:(?P<host3>[^\s:%\[]+)\ (?=%))?                # hostname after 'time: '
           | \ (?P<host2>[^\s:%]+)(?:\ ?:)?\                 # NX-OS / ASA hostname after time
         )
       | (?:\d+[ywdh]\d+[wdhm]|\d+:\d\d:\d\d(?:\.\d+)?):\    # uptime
@@ -62,7 +64,7 @@ def parse_cisco(text: str, start: int, pri: int, now: float) -> dict[str, Any] |
     m = _CISCO.match(text, start)
     if m is None:
         return None
-    (seq, host, clock, y1, mon, day, y2, h, mi, s, frac, tz, proc, pid, host2,
+    (seq, host, clock, y1, mon, day, y2, h, mi, s, frac, tz, proc, pid, host3, host2,
      fac, sev, mnem) = m.groups()  # fmt: skip
     timestamp: str | None = None
     clock_state: str | None = None
@@ -70,7 +72,7 @@ def parse_cisco(text: str, start: int, pri: int, now: float) -> dict[str, Any] |
         timestamp = yearless(mon, day, y1 or y2, h, mi, s, frac, tz, now)
         clock_state = _CLOCK[clock or ""]
     rec = record(
-        "cisco", pri, timestamp, host or host2, proc, pid, f"{fac}-{sev}-{mnem}", None,
+        "cisco", pri, timestamp, host or host2 or host3, proc, pid, f"{fac}-{sev}-{mnem}", None,
         text[m.end() :],
     )  # fmt: skip
     rec["cisco"] = {

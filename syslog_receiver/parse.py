@@ -2,9 +2,9 @@
 
 Sans-IO: ``parse(data, now)`` reads no clock and no socket; ``now`` (arrival time, Unix
 seconds) is used only to infer the year of timestamps that lack one. It never raises: every
-input gives a record with exactly the keys of ``record.FIELDS`` (plus ``cisco`` for Cisco
-messages). Trailing CR, LF and NUL are stripped; invalid UTF-8 becomes U+FFFD; a leading
-byte-order mark on the message is dropped.
+input gives a record with the keys of ``record.FIELDS`` (plus those of
+``record.OPTIONAL_FIELDS`` that apply). Trailing CR, LF and NUL are stripped; invalid UTF-8
+becomes U+FFFD; a leading byte-order mark on the message is dropped.
 
 ``format`` names the shape recognised:
 
@@ -38,6 +38,12 @@ byte-order mark on the message is dropped.
     A PRI that is present but broken (not 1-3 digits, above 191, no '>'), or empty input:
     facility and severity None, the whole text as message. Nothing is ever dropped.
 
+A Cisco, Junos or Yamaha line behind the header an rsyslog or syslog-ng relay puts in front
+of it takes the router's format and fields, with the relay's host in the extra key
+``relay`` (see relay.py). RFC 5424 structured data read leniently adds ``sd_malformed: true``
+(see sd_lenient.py). The message is always the tail of the text: a header never takes text
+it did not understand.
+
 Hand-written regular expressions rather than a syslog library: the PyPI parsers cover RFC
 5424 or RFC 3164 alone, none covers Cisco/Yamaha/Junos shapes, and the pyparsing-based ones
 cost tens of microseconds per message on a path budgeted at a few.
@@ -51,7 +57,8 @@ from typing import Any
 from syslog_receiver.cisco import parse_cisco
 from syslog_receiver.pri import NO_PRI, split_pri
 from syslog_receiver.record import FIELDS, record
-from syslog_receiver.rfc3164 import KV, parse_rfc3164
+from syslog_receiver.relay import behind_header, cisco_behind_rfc5424
+from syslog_receiver.rfc3164 import HOSTNAME_GROUP, KV, header_record, match_header, parse_rfc3164
 from syslog_receiver.rfc5424 import parse_rfc5424
 from syslog_receiver.timestamps import offset_minutes, utc_from_fields
 
@@ -64,20 +71,29 @@ _FORTI_TZ = re.compile(r' tz="?([+-]\d\d:?\d\d)', re.ASCII)
 
 def parse(data: bytes, now: float) -> dict[str, Any]:
     """Parse one syslog message (no transport framing) received at Unix time `now`."""
-    text = data.rstrip(b"\r\n\x00").decode("utf-8", "replace")
+    return _parse(data.rstrip(b"\r\n\x00").decode("utf-8", "replace"), now, True)
+
+
+def _parse(text: str, now: float, outer: bool) -> dict[str, Any]:
+    """`outer` is False for a line found behind a relay's header: no relay within a relay."""
     pri, pos = split_pri(text)
     if pri >= 0:
         if text.startswith("1 ", pos):
             rec = parse_rfc5424(text, pos, pri)
             if rec is not None:
+                if outer and "%" in rec["message"]:
+                    return cisco_behind_rfc5424(rec, now) or rec
                 return rec
         if "%" in text:
             rec = parse_cisco(text, pos, pri, now)
             if rec is not None:
                 return rec
-        rec = parse_rfc3164(text, pos, pri, now)
-        if rec is not None:
-            return rec
+        m = match_header(text, pos)
+        if m is not None:
+            rec = header_record(text, m, pri, now)
+            if not outer or rec["hostname"] is None:
+                return rec
+            return behind_header(text, m.end(HOSTNAME_GROUP), rec, now, _inner) or rec
         return _headerless(text[pos:].lstrip(" "), pri)
     if pri == NO_PRI and text:
         rec = parse_rfc3164(text, 0, _USER_NOTICE, now)
@@ -87,6 +103,10 @@ def parse(data: bytes, now: float) -> dict[str, Any]:
             return rec
         return record("nopri", _USER_NOTICE, None, None, None, None, None, None, text)
     return record("raw", -1, None, None, None, None, None, None, text)
+
+
+def _inner(text: str, now: float) -> dict[str, Any]:
+    return _parse(text, now, False)
 
 
 def _headerless(body: str, pri: int) -> dict[str, Any]:

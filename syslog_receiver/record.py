@@ -19,6 +19,11 @@ FIELDS = (
     "structured_data",
     "message",
 )
+# Keys a record carries only when they say something: ``cisco`` (the mnemonic's parts, on
+# Cisco messages), ``relay`` (the host named by a relay's header in front of the router's own
+# line, see relay.py) and ``sd_malformed`` (true where structured data had to be read
+# leniently, see sd_lenient.py).
+OPTIONAL_FIELDS = ("cisco", "relay", "sd_malformed")
 
 
 def record(
@@ -47,3 +52,14 @@ def record(
         "structured_data": structured_data,
         "message": message,
     }
+
+
+def add_param(params: dict[str, str | list[str]], name: str, value: str) -> None:
+    """A structured-data parameter repeated in one element keeps every value, in order."""
+    old = params.get(name)
+    if old is None:
+        params[name] = value
+    elif isinstance(old, list):
+        old.append(value)
+    else:
+        params[name] = [old, value]

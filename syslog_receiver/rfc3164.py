@@ -1,9 +1,22 @@
 """BSD syslog (RFC 3164) as routers and relays really send it.
 
-Accepted TIMESTAMP shapes: "Nov 30 16:35:23", space-padded "Nov  3 16:35:23", with a
-fraction "Nov 30 16:35:23.123", with a year "Nov 30 2026 16:35:23", and the RFC 3339 stamp
-that rsyslog's forward format and Junos put in the BSD header ("2020-03-31T08:41:59+00:00").
-A missing year is inferred from the arrival time (see timestamps.py).
+TIMESTAMP takes every shape rsyslog's and syslog-ng's BSD parsers take:
+
+* "Nov 30 16:35:23", the month in any case ("NOV", "nov"), the day as one or two digits
+  after one or two spaces ("Nov  3", "Nov 3", "Nov 03");
+* a space between PRI and timestamp ("<38> Mar  7 19:06:53");
+* a year before the month ("2018 Apr 20 ..."), after the day ("Nov 30 2026 16:35:23") or
+  after the time ("Apr 15 21:28:13 2007", only a 19xx/20xx year), a zone name before that
+  year ("Aug 24 05:34:00 CST 1987", RFC 3164 section 5.4);
+* a fraction ("16:35:23.123"; a bare "16:35:23." has none) and a colon after the time or
+  year ("Mar  7 19:06:53:");
+* the ISO forms: RFC 3339 as rsyslog's forward format and Junos put it in the BSD header
+  ("2020-03-31T08:41:59+00:00"), with a space for the 'T', lower-case 't'/'z', an offset
+  without its colon, or no zone (taken as UTC).
+
+A missing year is inferred from the arrival time (see timestamps.py). A timestamp of the
+right shape whose date is impossible (Feb 30) gives ``timestamp: None``; the rest is still
+read.
 
 After the timestamp comes HOSTNAME, then a TAG ("mgd[1234]: ", "RT_FLOW: ", "/kernel: ").
 Either may be missing: a first word that ends in ':' (or '[pid]:') is a TAG, so the hostname
@@ -19,34 +32,45 @@ from syslog_receiver.record import record
 from syslog_receiver.timestamps import offset_minutes, utc_from_fields, yearless
 
 # The whole header in one match, since one regex call costs less than the Python between
-# several: TIMESTAMP (BSD "Nov 30 [2026 ]16:35:23[.123]", groups 1-7, or RFC 3339 as rsyslog
-# and Junos send it, groups 8-15), then a TAG ("mgd[1234]: ", groups 16-17) or a HOSTNAME
-# (group 18) and maybe a TAG (groups 19-20). The alternatives are tried in that order, as
-# separate matches would be: a first word ending in ':' is a TAG, not a hostname.
+# several: TIMESTAMP (BSD, groups 1-10, or ISO, groups 11-18), then a TAG ("mgd[1234]: ",
+# groups 19-20) or a HOSTNAME (group 21) and maybe a TAG (groups 22-23). The alternatives
+# are tried in that order, as separate matches would be: a first word ending in ':' is a
+# TAG, not a hostname. The month is spelled out so that no other word passes for one.
+_MONTH = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
 _TS = (
-    r"(?:([A-Z][a-z]{2}) {1,2}([0-9]{1,2})(?: ([0-9]{4}))? ([0-9]{2}):([0-9]{2}):([0-9]{2})"
-    r"(?:\.([0-9]{1,9}))?"
-    r"|([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
-    r"(Z|[+-][0-9]{2}:[0-9]{2})?)(?: +|$)"
+    r" ?(?:(?:([0-9]{4}) )?(" + _MONTH + r") {1,2}([0-9]{1,2})(?: ([0-9]{4}))?"
+    r" ([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{0,9}))?"
+    r"(?: (?:([A-Za-z]{3,5}) )?((?:19|20)[0-9]{2})(?=[ :]|$))?"
+    r"|([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:[.,]([0-9]{1,9}))?([Zz]|[+-][0-9]{2}:?[0-9]{2})?):?(?: +|$)"
 )
 _TAG = r"([^\s:\[\]]{1,64})(?:\[([^\]\s]{0,128})\])?:(?: +|$)"
 _HEADER = re.compile(_TS + r"(?:" + _TAG + r"|(\S+)(?: +|$)(?:" + _TAG + r")?)?")
+HOSTNAME_GROUP = 21
 
 KV = re.compile(r'[A-Za-z_][\w.-]*=(?:"[^"]*"|\S*) +[A-Za-z_][\w.-]*=')
+
+
+def match_header(text: str, start: int) -> re.Match[str] | None:
+    """The BSD header at text[start:], for callers that look behind it (relay.py)."""
+    return _HEADER.match(text, start)
 
 
 def parse_rfc3164(text: str, start: int, pri: int, now: float) -> dict[str, Any] | None:
     """Parse text[start:] if it begins with a BSD timestamp; None otherwise."""
     m = _HEADER.match(text, start)
-    if m is None:
-        return None
-    (mon, day, year, h, mi, s, frac, iy, imo, iday, ih, imi, isec, ifrac, zone,
+    return None if m is None else header_record(text, m, pri, now)
+
+
+def header_record(text: str, m: re.Match[str], pri: int, now: float) -> dict[str, Any]:
+    """The record for a matched header: its fields, and the text after it as message."""
+    (y1, mon, day, y2, h, mi, s, frac, zone, y3, iy, imo, iday, ih, imi, isec, ifrac, izone,
      app, procid, hostname, app2, procid2) = m.groups()  # fmt: skip
     if mon is not None:
-        timestamp = yearless(mon, day, year, h, mi, s, frac, None, now)
+        timestamp = yearless(mon, day, y1 or y2 or y3, h, mi, s, frac, zone, now)
     else:
         timestamp = utc_from_fields(
-            int(iy), int(imo), int(iday), int(ih), int(imi), int(isec), ifrac, offset_minutes(zone)
+            int(iy), int(imo), int(iday), int(ih), int(imi), int(isec), ifrac, offset_minutes(izone)
         )
     if app is None:
         app, procid = app2, procid2

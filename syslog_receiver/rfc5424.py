@@ -7,8 +7,10 @@ Strict where the RFC is unambiguous, lenient where real senders stray:
   kept as written (RFC 5424 section 6.3.3). Parameters may be separated by several spaces
   (Junos does this). A repeated SD-ID merges into one dict; a parameter repeated inside an
   element keeps every value, as a list in arrival order (the RFC allows repeats; nothing is
-  dropped). Malformed structured data (unterminated element or value) gives
-  ``structured_data: None`` and the text from the first '[' on is kept whole in the message.
+  dropped). Structured data the strict reader refuses (a space after '=', a value quoted
+  with ``\\"``, an unterminated element) is read leniently as far as it goes and the record
+  gets ``sd_malformed: true`` (see sd_lenient.py); what could not be read stays in the
+  message.
 * Junos's short header "host RT_FLOW: APPTRACK_SESSION_CLOSE [junos@...]" (no PROCID, a colon
   after APP-NAME) is read as APP-NAME and MSGID.
 * A message with an SD-ID of Juniper's enterprise number (``...@2636...``) has format
@@ -21,7 +23,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from syslog_receiver.record import StructuredData, record
+from syslog_receiver.record import StructuredData, add_param, record
+from syslog_receiver.sd_lenient import parse_sd_lenient
 from syslog_receiver.timestamps import rfc3339, rfc3339_parts
 
 # The TIMESTAMP is read here when it is RFC 3339 (groups 1-3: up to the second, fraction,
@@ -60,7 +63,7 @@ def parse_sd(text: str, pos: int) -> tuple[StructuredData, int] | None:
             if space:
                 pieces = (space + pairs).split('"')  # [' a=', 'v', ' b=', 'w', '']
                 for k in range(0, len(pieces) - 1, 2):
-                    _add(params, pieces[k][1:-1], pieces[k + 1])
+                    add_param(params, pieces[k][1:-1], pieces[k + 1])
         return sd, plain.end()
     return parse_sd_scan(text, pos)
 
@@ -82,20 +85,9 @@ def parse_sd_scan(text: str, pos: int) -> tuple[StructuredData, int] | None:
             for name, value in _SD_PARAMS.findall(body):
                 if "\\" in value:
                     value = _UNESCAPE.sub(r"\1", value)
-                _add(params, name, value)
+                add_param(params, name, value)
         pos = m.end()
     return sd, pos
-
-
-def _add(params: dict[str, str | list[str]], name: str, value: str) -> None:
-    """A repeated parameter keeps every value, as a list in arrival order."""
-    old = params.get(name)
-    if old is None:
-        params[name] = value
-    elif isinstance(old, list):
-        old.append(value)
-    else:
-        params[name] = [old, value]
 
 
 def _is_junos(sd: StructuredData) -> bool:
@@ -151,10 +143,17 @@ def _rest(
     elif text[pos] == "[":
         parsed = parse_sd(text, pos)
         if parsed is None:
-            message = text[pos:]
-        else:
-            sd, end = parsed
+            sd, end = parse_sd_lenient(text, pos)
             message = text[end + 1 :] if end < n and text[end] == " " else text[end:]
+            fmt = "junos" if sd and _is_junos(sd) else "rfc5424"
+            rec = record(
+                fmt, pri, timestamp, _nil(host), _nil(app), procid, _nil(msgid), sd or None,
+                message,
+            )  # fmt: skip
+            rec["sd_malformed"] = True
+            return rec
+        sd, end = parsed
+        message = text[end + 1 :] if end < n and text[end] == " " else text[end:]
     else:
         message = text[pos:]  # no STRUCTURED-DATA field: keep everything as MSG
     fmt = "junos" if sd and _is_junos(sd) else "rfc5424"

@@ -254,7 +254,7 @@ def yearless(
 def _yearless_base(
     month: str, day: str, year: str | None, h: str, mi: str, s: str, zone: str | None, now: float
 ) -> str | None:
-    mo = MONTHS.get(month)
+    mo = MONTHS.get(month) or MONTHS.get(month.capitalize())  # 'NOV', 'nov'
     if mo is None:
         return None
     offset = offset_minutes(zone)

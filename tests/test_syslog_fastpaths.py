@@ -62,7 +62,9 @@ def test_plain_structured_data_cases(block: str, expected: dict[str, object]) ->
 def test_a_plain_element_before_a_broken_one_is_malformed() -> None:
     text = '[a x="1"][b y="2"'
     assert rfc5424.parse_sd(text, 0) is None
-    assert parse(f"<13>1 - h a p m {text}".encode(), NOW)["message"] == text
+    got = parse(f"<13>1 - h a p m {text}".encode(), NOW)
+    assert (got["structured_data"], got["message"]) == ({"a": {"x": "1"}}, '[b y="2"')
+    assert got["sd_malformed"] is True
 
 
 _TOKEN_CHARS = st.sampled_from(list("0123456789-T:tZz+.,x "))

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syslog_receiver.parse import FIELDS, parse
+from syslog_receiver.record import OPTIONAL_FIELDS
 from syslog_receiver.timestamps import MONTHS, TZ_OFFSETS
 
 FORMATS = {"rfc5424", "junos", "rfc3164", "cisco", "yamaha", "nopri", "raw"}
@@ -24,7 +25,10 @@ def check_shape(got: dict[str, Any]) -> None:
     """The contract the server relies on, for any input."""
     fmt = got["format"]
     assert fmt in FORMATS
-    assert set(got) == set(FIELDS) | ({"cisco"} if fmt == "cisco" else set())
+    assert set(FIELDS) <= set(got) <= set(FIELDS) | set(OPTIONAL_FIELDS)
+    assert ("cisco" in got) == (fmt == "cisco")
+    assert got.get("sd_malformed", True) is True
+    assert "relay" not in got or (type(got["relay"]) is str and got["relay"])
     if fmt == "raw":
         assert got["facility"] is None and got["severity"] is None
     else:
@@ -53,7 +57,9 @@ def check_shape(got: dict[str, Any]) -> None:
 @FUZZ
 @given(st.binary(max_size=3000), st.floats(min_value=0, max_value=4e9))
 def test_any_bytes(data: bytes, now: float) -> None:
-    check_shape(parse(data, now))
+    got = parse(data, now)
+    check_shape(got)
+    check_message_is_a_tail(data, got)
 
 
 @FUZZ
@@ -98,7 +104,10 @@ def test_dialect_prefix_random_rest(prefix: str, rest: str, tail: str) -> None:
     ),
 )
 def test_dialect_prefix_punctuation_soup(prefix: str, chars: list[str]) -> None:
-    check_shape(parse((prefix + "".join(chars)).encode(), NOW))
+    data = (prefix + "".join(chars)).encode()
+    got = parse(data, NOW)
+    check_shape(got)
+    check_message_is_a_tail(data, got)
 
 
 # -- generated RFC 5424 messages round-trip --------------------------------------------------
@@ -216,3 +225,90 @@ def test_yearless_year_is_nearest_to_now(wall: datetime, now: float, zone: str |
     assert got["timestamp"] == _oracle(
         wall.replace(microsecond=0), TZ_OFFSETS.get(zone or "UTC", 0), now
     )
+
+
+# -- a recognised header never swallows message text -----------------------------------------
+
+
+def check_message_is_a_tail(data: bytes, got: dict[str, Any]) -> None:
+    text = data.rstrip(b"\r\n\x00").decode("utf-8", "replace")
+    assert text.endswith(got["message"])
+
+
+@FUZZ
+@given(st.sampled_from(PREFIXES), st.text(max_size=300))
+def test_message_is_always_the_tail_of_the_input(prefix: str, rest: str) -> None:
+    data = (prefix + rest).encode()
+    check_message_is_a_tail(data, parse(data, NOW))
+
+
+_HOST = st.from_regex(r"[a-z][a-z0-9.-]{0,20}", fullmatch=True)
+_TAG_NAME = st.from_regex(r"[a-z][a-z0-9_/-]{0,15}", fullmatch=True)
+# Text a router writes after its tag: anything but a leading space (the header's separator)
+# or '%' (which can make "tag: 12: %X-1-Y: ..." a relayed Cisco line, tested by example).
+_MESSAGE = st.text(
+    st.characters(blacklist_categories=("Cs",), blacklist_characters="%\r\n\x00"), max_size=120
+).filter(lambda m: not m.startswith((" ", "\ufeff")))
+
+
+@st.composite
+def bsd_lines(draw: st.DrawFn) -> tuple[bytes, str, str, str | None, str]:
+    """(line, expected timestamp, hostname, procid, message) in one of the accepted forms."""
+    frac = draw(st.sampled_from(["", "123", "5", "123456"]))
+    if draw(st.booleans()):  # BSD month form
+        has_year = draw(st.booleans())
+        low, high = (datetime(1990, 1, 1), datetime(2037, 1, 1))
+        if not has_year:  # near the arrival time, so the inferred year is plain
+            low, high = (datetime(2026, 9, 1), datetime(2027, 1, 31))
+        wall = draw(st.datetimes(min_value=low, max_value=high)).replace(microsecond=0)
+        month = _MONTH_NAMES[wall.month]
+        month = draw(st.sampled_from([month, month.upper(), month.lower()]))
+        day = draw(st.sampled_from([f"{wall.day:2d}", f"{wall.day}", f"{wall.day:02d}"]))
+        clock = f"{wall:%H:%M:%S}" + (f".{frac}" if frac else "")
+        where = draw(st.sampled_from(["before", "after-day", "after-time"])) if has_year else ""
+        stamp = {
+            "": f"{month} {day} {clock}",
+            "before": f"{wall.year} {month} {day} {clock}",
+            "after-day": f"{month} {day} {wall.year} {clock}",
+            "after-time": f"{month} {day} {clock} {wall.year}",
+        }[where]
+        stamp += draw(st.sampled_from(["", ":"]))
+        expected = f"{wall:%Y-%m-%dT%H:%M:%S}" + (f".{frac}Z" if frac else "Z")
+    else:  # ISO form
+        wall = draw(st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2037, 1, 1)))
+        wall = wall.replace(microsecond=0)
+        offset = draw(st.integers(-14 * 60, 14 * 60))
+        zone = draw(st.sampled_from(["Z", "+hh:mm", "+hhmm", ""]))
+        sign, minutes = ("-" if offset < 0 else "+"), abs(offset)
+        zone_text = {
+            "Z": "Z",
+            "+hh:mm": f"{sign}{minutes // 60:02d}:{minutes % 60:02d}",
+            "+hhmm": f"{sign}{minutes // 60:02d}{minutes % 60:02d}",
+            "": "",
+        }[zone]
+        if zone in ("Z", ""):
+            offset = 0
+        sep = draw(st.sampled_from(["T", " "]))
+        stamp = f"{wall:%Y-%m-%d}{sep}{wall:%H:%M:%S}" + (f".{frac}" if frac else "") + zone_text
+        utc = wall.replace(tzinfo=timezone(timedelta(minutes=offset))).astimezone(UTC)
+        expected = f"{utc:%Y-%m-%dT%H:%M:%S}" + (f".{frac}Z" if frac else "Z")
+    host, tag, message = draw(_HOST), draw(_TAG_NAME), draw(_MESSAGE)
+    procid = draw(st.one_of(st.none(), st.from_regex(r"[0-9]{1,6}", fullmatch=True)))
+    space = draw(st.sampled_from(["", " "]))
+    pid = f"[{procid}]" if procid else ""
+    line = f"<{draw(st.integers(0, 191))}>{space}{stamp} {host} {tag}{pid}: {message}"
+    return line.encode(), expected, host, procid, message
+
+
+@FUZZ
+@given(bsd_lines())
+def test_generated_bsd_headers_keep_every_field_and_all_message_text(
+    case: tuple[bytes, str, str, str | None, str],
+) -> None:
+    data, timestamp, host, procid, message = case
+    got = parse(data, NOW)
+    check_shape(got)
+    assert (got["format"], got["timestamp"], got["hostname"]) == ("rfc3164", timestamp, host)
+    assert (got["procid"], got["message"]) == (procid, message)
+    assert got["app_name"] is not None
+    assert data.decode().endswith(f" {got['app_name']}{f'[{procid}]' if procid else ''}: {message}")
