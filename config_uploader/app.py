@@ -13,22 +13,26 @@ exhaust memory. aiohttp's own request decompression is off: it would not apply t
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hmac
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 from aiohttp import BodyPartReader, hdrs, web
 
+from bridge.guard import Allowlist, RateLimiter
 from bridge.health import healthz_handler
+from bridge.logging import get_logger
+from bridge.metrics import Counters
+from bridge.service import Service
 from config_uploader.body import BodyError, TooLarge, decode_body
+from config_uploader.credentials import Credentials
+from config_uploader.ingest import MAX_ERROR, IngestResult, Upload
+from config_uploader.pipeline import IngestPipeline
+from config_uploader.reads import Reads
+from config_uploader.refusals import Refusals
+from config_uploader.settings import ConfigSettings
 from config_uploader.store import StoreError
-
-if TYPE_CHECKING:
-    from config_uploader.service import ConfigService, Upload
 
 READ_CHUNK = 64 * 1024
 MAX_FIELD = 1024
@@ -46,33 +50,6 @@ def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -
 def peer_ip(request: web.Request) -> str:
     """The TCP peer: the NLB preserves client addresses for instance and IP targets."""
     return request.remote or ""
-
-
-class Credentials:
-    """``user:password`` pairs for HTTP Basic auth, checked in constant time."""
-
-    def __init__(self, pairs: list[str]) -> None:
-        self._pairs = [pair.encode() for pair in pairs]
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self._pairs)
-
-    def check(self, header: str | None) -> bool:
-        if not header:
-            return False
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "basic":
-            return False
-        try:
-            given = base64.b64decode(token.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            return False
-        # Compare with every pair, no early exit: timing says nothing about which one matched.
-        matched = False
-        for pair in self._pairs:
-            matched |= hmac.compare_digest(given, pair)
-        return matched
 
 
 async def read_capped(stream: Any, limit: int) -> bytes:
@@ -96,10 +73,24 @@ async def read_capped(stream: Any, limit: int) -> bytes:
 class UploadApp:
     """Builds the aiohttp application around a :class:`ConfigService`."""
 
-    def __init__(self, service: ConfigService, credentials: Credentials) -> None:
-        self.service = service
-        self.settings = service.settings
+    def __init__(
+        self,
+        settings: ConfigSettings,
+        health: Service,
+        pipeline: IngestPipeline,
+        reads: Reads,
+        credentials: Credentials,
+    ) -> None:
+        self.settings = settings
+        self.health = health
+        self.counters: Counters = health.counters
+        self.pipeline = pipeline
+        self.reads = reads
         self.credentials = credentials
+        self.allowlist = Allowlist(settings.allow)
+        self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
+        self.refusals = Refusals(self.counters, settings.metrics_interval)
+        self.log = get_logger()
         self.in_flight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -117,7 +108,7 @@ class UploadApp:
             client_max_size=self.settings.max_body,
             middlewares=[self.guard],
         )
-        app.router.add_get("/healthz", healthz_handler(self.service))
+        app.router.add_get("/healthz", healthz_handler(self.health))
         app.router.add_route("PUT", "/upload/{path:.*}", self.upload)
         app.router.add_route("POST", "/upload/{path:.*}", self.upload)
         app.router.add_post("/oxidized", self.oxidized)
@@ -136,16 +127,16 @@ class UploadApp:
         if request.path == "/healthz":
             return await handler(request)
         ip = peer_ip(request)
-        if not self.service.allowlist.permits(ip):
-            return self.reject("forbidden", ip, request, "source address not allowed", 403)
+        if not self.allowlist.permits(ip):
+            return self.reject("forbidden", ip, request.path, "source address not allowed", 403)
         is_upload = request.method in ("PUT", "POST")
-        if is_upload and not self.service.limiter.allow(ip, time.monotonic()):
-            self.service.counters.incr("rejected_rate")
+        if is_upload and not self.limiter.allow(ip, time.monotonic()):
+            self.counters.incr("rejected_rate")
             return _json({"error": "too many uploads"}, 429, {"Retry-After": "1"})
         authenticated = False
         if self.credentials.enabled:
             if not self.credentials.check(request.headers.get(hdrs.AUTHORIZATION)):
-                response = self.reject("auth", ip, request, "bad or missing credentials", 401)
+                response = self.reject("auth", ip, request.path, "bad or missing credentials", 401)
                 response.headers[hdrs.WWW_AUTHENTICATE] = 'Basic realm="edge-bridge"'
                 return response
             authenticated = True
@@ -155,22 +146,26 @@ class UploadApp:
         try:
             return await handler(request)
         except StoreError as exc:
-            self.service.store_failed(str(exc), request.path)
+            self.counters.incr("store_errors")
+            self.log.error(
+                "config.store_error", error=str(exc)[:MAX_ERROR], path=request.path[:MAX_ERROR]
+            )
             return _json({"error": "store unavailable, retry later"}, 503, {"Retry-After": "5"})
         except web.HTTPException:
             raise
         except Exception as exc:  # a bug must cost one request and one counted line, no more
-            self.service.internal_error(exc, request.path)
+            self.counters.incr("internal_errors")
+            self.log.error(
+                "config.internal_error", error=repr(exc)[:MAX_ERROR], path=request.path[:MAX_ERROR]
+            )
             return _json({"error": "internal error"}, 500)
         finally:
             self.in_flight -= 1
             if not self.in_flight:
                 self._idle.set()
 
-    def reject(
-        self, reason: str, ip: str, request: web.Request, detail: str, status: int
-    ) -> web.Response:
-        self.service.rejected(reason, ip, request.path, detail)
+    def reject(self, reason: str, ip: str, path: str, detail: str, status: int) -> web.Response:
+        self.refusals.refuse(reason, ip, path, detail, time.monotonic())
         return _json({"error": detail}, status)
 
     # -- uploads -----------------------------------------------------------------------------
@@ -189,9 +184,9 @@ class UploadApp:
             else:
                 raw = await read_capped(request.content, limit)
                 data = decode_body(raw, request.headers.get(hdrs.CONTENT_ENCODING), limit)
-                uploads = [self.service.upload(data, ip, "raw", path, None, hint, now)]
+                uploads = [Upload(data, ip, "raw", path, None, hint, now)]
         except BodyError as exc:
-            return self.reject(exc.reason, ip, request, exc.detail, STATUS[exc.reason])
+            return self.reject(exc.reason, ip, request.path, exc.detail, STATUS[exc.reason])
         return await self._ingest(uploads)
 
     async def _multipart(
@@ -217,9 +212,7 @@ class UploadApp:
         if not files:
             raise BodyError("empty", "multipart body without a file part")
         return [
-            self.service.upload(
-                decode_body(raw, encoding, limit), ip, "multipart", path, name, hint, now
-            )
+            Upload(decode_body(raw, encoding, limit), ip, "multipart", path, name, hint, now)
             for name, raw, encoding in files
         ]
 
@@ -248,19 +241,29 @@ class UploadApp:
             if not config.strip():
                 raise BodyError("empty", "empty config")
             context = {k: str(doc[k])[:200] for k in ("group", "msg", "user") if doc.get(k)}
-            upload = self.service.upload(config, ip, "oxidized", "", None, hint, now, context)
+            upload = Upload(config, ip, "oxidized", "", None, hint, now, context)
         except BodyError as exc:
-            return self.reject(exc.reason, ip, request, exc.detail, STATUS[exc.reason])
+            return self.reject(exc.reason, ip, request.path, exc.detail, STATUS[exc.reason])
         return await self._ingest([upload])
 
     async def _ingest(self, uploads: list[Upload]) -> web.Response:
-        results = [(await self.service.ingest(upload)).to_dict() for upload in uploads]
-        return _json(results[0] if len(results) == 1 else {"uploads": results})
+        results: list[IngestResult] = []
+        for upload in uploads:
+            try:
+                prepared = await self.pipeline.prepare(upload)
+            except BodyError as exc:
+                detail = exc.detail
+                return self.reject(
+                    exc.reason, upload.source_ip, upload.path, detail, STATUS[exc.reason]
+                )
+            results.append(await self.pipeline.ingest(prepared))
+        shown = [result.to_dict() for result in results]
+        return _json(shown[0] if len(shown) == 1 else {"uploads": shown})
 
     # -- read API ----------------------------------------------------------------------------
 
     async def routers(self, _request: web.Request) -> web.StreamResponse:
-        return _json({"routers": await self.service.router_summaries()})
+        return _json({"routers": await self.reads.router_summaries()})
 
     async def versions(self, request: web.Request) -> web.StreamResponse:
         """Every version, oldest first; ``?limit=N`` keeps the newest N."""
@@ -268,7 +271,7 @@ class UploadApp:
         limit = request.query.get("limit", "0")
         if not limit.isdigit():
             return _json({"error": "limit must be a non-negative integer"}, 400)
-        metas = await self.service.versions(name)
+        metas = await self.reads.versions(name)
         if not metas:
             return _json({"error": f"no router {name!r}"}, 404)
         shown = metas[-int(limit) :] if int(limit) else metas
@@ -285,8 +288,8 @@ class UploadApp:
         redacted = request.query.get("redacted", "1").lower() not in ("0", "false", "no")
         if not redacted and not (self.settings.allow_unredacted and request["authenticated"]):
             detail = "unredacted configs need --allow-unredacted and Basic auth"
-            return self.reject("forbidden", peer_ip(request), request, detail, 403)
-        found = await self.service.read_version(name, request.match_info["version"])
+            return self.reject("forbidden", peer_ip(request), request.path, detail, 403)
+        found = await self.reads.read_version(name, request.match_info["version"])
         if found is None:
             return _json({"error": "no such version"}, 404)
         meta, data = found
@@ -298,16 +301,22 @@ class UploadApp:
         }
         if redacted:
             return web.Response(
-                text=self.service.redacted_text(data, meta.vendor),
+                text=await self.reads.redacted_text(data, meta.vendor),
                 content_type="text/plain",
                 headers=headers,
             )
-        self.service.unredacted_read(meta, peer_ip(request))
+        # Reading secrets is an auditable act: it leaves a line in the log.
+        self.log.warning(
+            "config.unredacted_read",
+            router=meta.router,
+            version=meta.version,
+            source_ip=peer_ip(request),
+        )
         return web.Response(body=data, content_type="application/octet-stream", headers=headers)
 
     async def diff(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
-        result = await self.service.diff_versions(
+        result = await self.reads.diff_versions(
             name, request.query.get("from") or None, request.query.get("to") or None
         )
         if result is None:

@@ -27,6 +27,7 @@ from bridge.logging import get_logger
 from bridge.metrics import Counters
 from bridge.output import iso_utc, write_lines
 from bridge.settings import HostPort
+from bridge.summary import DropSummary
 from syslog_receiver.batch_recv import VLEN, BatchReceiver, SingleReceiver
 from syslog_receiver.framing import Deframer
 from syslog_receiver.malloc import tune_malloc
@@ -41,7 +42,6 @@ from syslog_receiver.sockets import (
     kernel_drops,
     receive_queue_fill,
 )
-from syslog_receiver.summary import DropSummary
 
 __all__ = [
     "COUNTERS",

@@ -324,16 +324,14 @@ async def test_desired_dir_answers_known_content_without_reading(
     assert await source.get("rtr1", changed.tag) is None
 
 
-def test_detection_remembered_per_head_and_bounded(tmp_path: Path) -> None:
-    from bridge.settings import load_settings
-    from config_uploader import service as service_module
-    from config_uploader.settings import ConfigSettings
+def test_detection_remembered_per_head_and_bounded() -> None:
+    from config_uploader.ingest import DETECT_CHARS
+    from config_uploader.pipeline import DETECTED_HEADS, VendorMemo
 
-    settings = load_settings(ConfigSettings, ["--store", str(tmp_path)], prog="test")
-    service = service_module.ConfigService(settings)
-    heads = [decode(path.read_bytes())[0][: service_module.DETECT_CHARS] for path in SAMPLES]
+    memo = VendorMemo()
+    heads = [decode(path.read_bytes())[0][:DETECT_CHARS] for path in SAMPLES]
     for _ in range(2):
-        assert [service.detect(head) for head in heads] == [detect(head) for head in heads]
-    for n in range(service_module.DETECTED_HEADS + 10):
-        service.detect(f"hostname r{n}\n")
-    assert len(service.detected) == service_module.DETECTED_HEADS
+        assert [memo(head) for head in heads] == [detect(head) for head in heads]
+    for n in range(DETECTED_HEADS + 10):
+        memo(f"hostname r{n}\n")
+    assert len(memo) == DETECTED_HEADS

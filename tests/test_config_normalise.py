@@ -1,5 +1,5 @@
 """Normalising: report noise goes, configuration (firmware included) stays; vendor detection;
-decoding; ``understand`` on any bytes."""
+decoding."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from config_uploader.normalise import decode, normalise
-from config_uploader.understand import looks_binary, understand
 from config_uploader.vendor import VENDORS, Vendor, detect
 
 DATA = Path(__file__).parent / "data" / "configs"
@@ -148,34 +147,6 @@ def test_decode() -> None:
     assert decode(b"\xef\xbb\xbfhostname a\n") == ("hostname a\n", "utf-8")
     assert decode("description 東京\n".encode("cp932")) == ("description 東京\n", "cp932")
     assert decode(b"description caf\xe9 x\n") == ("description café x\n", "latin-1")
-
-
-def test_understand_a_sample() -> None:
-    config = understand((DATA / "cisco-ios/rtr1-confg").read_bytes())
-    assert config.vendor == "cisco-ios"
-    assert config.hostname == "dc1-rtr1"
-    assert config.encoding == "utf-8"
-    assert not config.binary
-    assert "enable secret 9 <redacted>" in config.redacted
-    assert "$9$nhEmQVczB7dqsO" in config.normalised
-    assert config.redacted.count("\n") == config.normalised.count("\n")
-
-
-def test_binary_bodies_are_flagged() -> None:
-    assert looks_binary(b"\x1f\x8b\x08\x00rest")
-    assert looks_binary(b"MikroTik\x00\x01\x02backup")
-    assert looks_binary(bytes(range(1, 32)) * 4)
-    assert not looks_binary(b"hostname a\r\n\tinterface x\n\x1b[0m")
-    assert not looks_binary(b"")
-
-
-@settings(max_examples=300, deadline=None)
-@given(raw=st.binary(max_size=4096))
-def test_understand_never_raises(raw: bytes) -> None:
-    config = understand(raw)
-    assert config.vendor in VENDORS
-    assert "\r" not in config.normalised
-    assert config.normalised == "" or config.normalised.endswith("\n")
 
 
 @settings(max_examples=300, deadline=None)

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from bridge.guard import RouterNames
 from bridge.output import MAX_LINE_BYTES
+from bridge.summary import DropSummary
 from syslog_receiver.render import Renderer
-from syslog_receiver.summary import DropSummary
 
 STAMP = "2026-11-30T16:35:23.123456Z"
 CONTRACT = (

@@ -1,0 +1,292 @@
+"""The config ingest core, sans-IO: an upload and what is known before it in, a decision and
+the event lines out.
+
+No sockets, no store, no clock of its own: :func:`prepare` turns an :class:`Upload` into a
+:class:`Prepared` (decoded, vendor detected, normalised, named, the ``config.received`` line)
+or refuses it with a :class:`~config_uploader.body.BodyError`; once the store has said whether
+the version is new, :func:`outcome_lines` turns the prepared upload, the previous version's
+text and the desired config (:class:`Intended`) into the ``config.changed`` /
+``config.unchanged`` and verdict lines. :mod:`config_uploader.pipeline` is the adapter that
+holds the locks, the caches and the store around these calls. Every event line carries the
+``now`` it is given; no line reaches 16 KiB (long diffs are split into ``part``/``parts``).
+
+Events, in the order an upload writes them:
+
+* ``config.received``: router, identified_by, source_ip, via, filename, vendor, size, sha256
+* ``config.changed``: router, version, previous (null for a first upload), vendor, diff
+* ``config.unchanged``: router, version (the stored one this upload equals)
+* ``config.in_sync`` / ``config.drift``: router, version, desired (where the intended config was
+  read), reason (``differs`` or ``no_desired_config``), diff; ``config.desired_error`` when the
+  desired source failed
+* an EMF line per drift check: ``{"event": "config.drift_metric", "router": ..., "drift": 0|1}``
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from bridge.metrics import emf_record
+from bridge.output import iso_utc
+from config_uploader import diff as diffing
+from config_uploader import vendor
+from config_uploader.body import BodyError
+from config_uploader.normalise import decode, joined, normalise_lines
+from config_uploader.store import VersionMeta, path_segment
+from config_uploader.vendor import Vendor
+
+# Vendor banners and characteristic commands come early; scanning all of a 64 KiB config
+# (vendor.SCAN_CHARS) costs more than the rest of an upload's parsing together.
+DETECT_CHARS = 8192
+# Error texts (boto, OS) are cut so no event line nears the 16 KiB limit.
+MAX_ERROR = 2000
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One config as received, before it is understood."""
+
+    data: bytes
+    source_ip: str
+    via: str  # "raw", "multipart" or "oxidized"
+    path: str  # below /upload/, "" for Oxidized
+    filename: str | None  # a multipart part's filename
+    router_hint: str | None  # ?router= or Oxidized's node
+    received_at: float
+    context: dict[str, str] = field(default_factory=dict)
+    principal: str | None = None
+    """The router whose own credential authenticated the upload, if one did."""
+
+
+@dataclass(frozen=True)
+class Naming:
+    """The router an upload is filed under, and what decided it."""
+
+    router: str
+    identified_by: str
+    claimed: str | None = None
+    """A different name the upload itself carried (file name, config), kept for the record."""
+
+
+NameRouter = Callable[[Upload, str, Vendor], Naming]
+"""(upload, normalised text, vendor) -> :class:`Naming`; raises ``BodyError("identity")``."""
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An upload understood: what the store commits and the diffs work on."""
+
+    upload: Upload
+    text: diffing.Text
+    meta: VersionMeta  # its ``version`` is given by the store at commit
+    lines: list[bytes]  # ``config.received``
+
+    @property
+    def router(self) -> str:
+        return self.meta.router
+
+    @property
+    def vendor(self) -> Vendor:
+        return as_vendor(self.meta.vendor)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    router: str
+    version: str
+    changed: bool
+    drift: bool | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "router": self.router,
+            "version": self.version,
+            "changed": self.changed,
+            "drift": self.drift,
+        }
+
+
+@dataclass(frozen=True)
+class Intended:
+    """The desired config of one upload's router, as far as it could be found."""
+
+    location: str | None  # None: the router has no desired config
+    text: diffing.Text | None
+    error: str | None = None  # the source failed: no verdict this time
+
+    def drift(self, normalised: str) -> bool | None:
+        if self.error is not None:
+            return None
+        return self.text is None or self.text.text != normalised
+
+
+def prepare(
+    upload: Upload, detect: Callable[[str], Vendor], name: NameRouter, now: float
+) -> Prepared:
+    """Decode, detect, normalise and name one upload; :class:`BodyError` when it is refused."""
+    data = upload.data
+    if not data.strip():
+        raise BodyError("empty", "empty config")
+    if b"\x00" in data:
+        raise BodyError("undecodable", "binary data (NUL bytes), not a config text")
+    text, _encoding = decode(data)
+    kind = detect(text[:DETECT_CHARS])
+    lines = normalise_lines(text, kind)
+    normalised = joined(lines)
+    naming = name(upload, normalised, kind)
+    router = path_segment(naming.router)
+    meta = VersionMeta(
+        router=router,
+        version="",
+        vendor=kind,
+        received_at=upload.received_at,
+        source_ip=upload.source_ip,
+        sha256=hashlib.sha256(data).hexdigest(),
+        normalised_sha256=hashlib.sha256(normalised.encode()).hexdigest(),
+        size=len(data),
+        filename=upload.filename or upload.path or None,
+    )
+    fields: dict[str, Any] = {
+        "router": router,
+        "identified_by": naming.identified_by,
+        "source_ip": upload.source_ip,
+        "via": upload.via,
+        "filename": meta.filename,
+        "vendor": kind,
+        "size": meta.size,
+        "sha256": meta.sha256,
+        **upload.context,
+    }
+    if naming.claimed is not None:
+        fields["claimed"] = naming.claimed
+    received = event_lines("config.received", "info", fields, now)
+    return Prepared(upload, diffing.Text(normalised, lines), meta, received)
+
+
+def change_diff(
+    previous: VersionMeta | None, before: diffing.Text | None, meta: VersionMeta, new: diffing.Text
+) -> str | None:
+    """The diff from the previous version (from empty for a first one); None when the previous
+    version's text is not at hand."""
+    if previous is None:
+        old, old_vendor, label = diffing.Text(""), as_vendor(meta.vendor), "empty"
+    elif before is None:
+        return None
+    else:
+        old, old_vendor = before, as_vendor(previous.vendor)
+        label = f"{meta.router}/{previous.version}"
+    return diffing.unified_diff(
+        old,
+        new,
+        old_vendor,
+        as_vendor(meta.vendor),
+        fromfile=label,
+        tofile=f"{meta.router}/{meta.version}",
+    )
+
+
+def drift_diff(intended: Intended | None, meta: VersionMeta, new: diffing.Text) -> str:
+    if intended is None or intended.text is None:
+        return ""
+    return diffing.unified_diff(
+        intended.text,
+        new,
+        as_vendor(meta.vendor),
+        fromfile="desired",
+        tofile=f"{meta.router}/{meta.version}",
+    )
+
+
+def outcome_lines(
+    meta: VersionMeta,
+    changed: bool,
+    previous: VersionMeta | None,
+    change: str | None,
+    intended: Intended | None,
+    drift: bool | None,
+    drift_text: str,
+    now: float,
+) -> list[bytes]:
+    """``config.changed``/``config.unchanged``, then the verdict lines when a desired source
+    is configured (``intended`` not None)."""
+    router = meta.router
+    if changed:
+        fields = {
+            "router": router,
+            "version": meta.version,
+            "previous": None if previous is None else previous.version,
+            "vendor": meta.vendor,
+        }
+        out = event_lines("config.changed", "info", fields, now, change)
+    else:
+        fields = {"router": router, "version": meta.version}
+        out = event_lines("config.unchanged", "info", fields, now)
+    if intended is not None:
+        out += verdict_lines(router, meta.version, intended, bool(drift), drift_text, now)
+    return out
+
+
+def verdict_lines(
+    router: str, version: str, intended: Intended, drift: bool, diff: str, now: float
+) -> list[bytes]:
+    """``config.in_sync``/``config.drift`` (or ``config.desired_error``) and the EMF line."""
+    if intended.error is not None:
+        return event_lines(
+            "config.desired_error",
+            "error",
+            {"router": router, "version": version, "error": intended.error[:MAX_ERROR]},
+            now,
+        )
+    fields: dict[str, Any] = {"router": router, "version": version}
+    if intended.location is None:
+        fields.update(desired=None, reason="no_desired_config")
+        out = event_lines("config.drift", "warning", fields, now)
+    else:
+        fields["desired"] = intended.location
+        if drift:
+            fields["reason"] = "differs"
+            out = event_lines("config.drift", "warning", fields, now, diff)
+        else:
+            out = event_lines("config.in_sync", "info", fields, now)
+    record = emf_record(
+        {"router": router},
+        {"drift": 1.0 if drift else 0.0},
+        now,
+        event="config.drift_metric",
+        units={"drift": "Count"},
+    )
+    out.append(orjson.dumps(record) + b"\n")
+    return out
+
+
+def event_lines(
+    event: str, level: str, fields: dict[str, Any], now: float, diff: str | None = None
+) -> list[bytes]:
+    """One event line, or one per piece of ``diff`` (``part``/``parts``), each < 16 KiB."""
+    head = {"event": event, "level": level, "time": iso_utc(now), **fields}
+    if not diff:
+        return [orjson.dumps(head) + b"\n"]
+    widest = {**head, "part": 10**9, "parts": 10**9}
+    pieces = diffing.split_diff(diff, diffing.budget_for(widest))
+    return [
+        orjson.dumps({**head, "part": n, "parts": len(pieces), "diff": piece}) + b"\n"
+        for n, piece in enumerate(pieces, 1)
+    ]
+
+
+def normalised_text(text: str, kind: Vendor) -> diffing.Text:
+    """``text`` normalised, with its lines, for diffs."""
+    lines = normalise_lines(text, kind)
+    return diffing.Text(joined(lines), lines)
+
+
+def as_vendor(name: str) -> Vendor:
+    """A stored vendor name back as a :data:`Vendor` (``unknown`` for anything else)."""
+    for known in vendor.VENDORS:
+        if name == known:
+            return known
+    return "unknown"
