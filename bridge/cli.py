@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
-from bridge.settings import add_options, new_parser, settings_from
+from bridge.settings import CommonSettings, add_options, new_parser, settings_from
 
 DAEMONS = {
     "syslog": "syslog_receiver.main",
@@ -77,12 +77,18 @@ def run_all(argv: Sequence[str], environ: dict[str, str] | None = None) -> int:
         add_options(parser, module.SETTINGS, prefix=f"{name}_")
     values = vars(parser.parse_args(list(argv)))
     services = []
-    intervals = []
+    each = []
     for name, module in modules.items():
         settings = settings_from(module.SETTINGS, values, environ, prog, prefix=f"{name}_")
-        intervals.append(settings.metrics_interval)
+        each.append(settings)
         services.append(module.build(settings))
-    return run(services, min(intervals))
+    # one process, one stdout: the most frequent metrics, the largest buffer, the first alarm
+    common = CommonSettings(
+        metrics_interval=min(s.metrics_interval for s in each),
+        stdout_buffer=max(s.stdout_buffer for s in each),
+        stdout_stall=min(s.stdout_stall for s in each),
+    )
+    return run(services, common)
 
 
 def healthcheck(argv: Sequence[str]) -> int:

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from bridge import stdout
 from bridge.service import Service
 from bridge.settings import HostPort, format_address
 
@@ -13,10 +14,15 @@ from bridge.settings import HostPort, format_address
 def healthz_handler(
     service: Service,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """200 while ``service.ready()``, else 503; the body is the service's counters."""
+    """200 while ``service.ready()`` and stdout flows, else 503; the body is the counters.
+
+    A daemon whose lines cannot leave (stdout stuck, bridge/stdout.py) is not doing its job:
+    its audit trail is not reaching CloudWatch.
+    """
 
     async def handle(_request: web.Request) -> web.StreamResponse:
-        ready = service.ready()
+        stdout.report(service.counters)
+        ready = service.ready() and not stdout.stalled()
         body = {
             "status": "ok" if ready else "unavailable",
             "service": service.name,

@@ -7,7 +7,6 @@ through here; per-message hot paths use :func:`bridge.output.write_lines` instea
 from __future__ import annotations
 
 import logging as std_logging
-import sys
 import time
 from collections.abc import MutableMapping
 from typing import Any
@@ -16,6 +15,7 @@ import orjson
 import structlog
 
 from bridge.output import iso_utc
+from bridge.stdout import LineFile
 
 _configured = False
 
@@ -57,7 +57,7 @@ def configure_logging(level: str = "info") -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             std_logging.getLevelNamesMapping()[level.upper()]
         ),
-        logger_factory=structlog.BytesLoggerFactory(file=sys.stdout.buffer),
+        logger_factory=structlog.BytesLoggerFactory(file=LineFile()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     _configured = True

@@ -25,6 +25,10 @@ class Counters:
     def incr(self, name: str, n: int = 1) -> None:
         self.values[name] = self.values.get(name, 0) + n
 
+    def set_total(self, name: str, total: int) -> None:
+        """A counter kept elsewhere (cumulative): EMF still reports its deltas."""
+        self.values[name] = total
+
     def set_gauge(self, name: str, value: float) -> None:
         self.gauges[name] = value
 

@@ -8,8 +8,9 @@ of lines on stdout is the order in which they were produced.
 from __future__ import annotations
 
 import datetime
-import sys
 from collections.abc import Iterable
+
+from bridge import stdout
 
 # Docker's log drivers split lines at 16 KiB into separate CloudWatch events: stay below.
 MAX_LINE_BYTES = 16383
@@ -31,7 +32,5 @@ def iso_utc(ts: float) -> str:
 
 
 def write_lines(lines: Iterable[bytes]) -> None:
-    """Write ready lines (each ending in b"\\n") in one call and flush."""
-    out = sys.stdout.buffer
-    out.write(b"".join(lines))
-    out.flush()
+    """Hand ready lines (each ending in b"\\n") to stdout in one call (bridge/stdout.py)."""
+    stdout.write(b"".join(lines))

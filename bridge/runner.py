@@ -16,10 +16,12 @@ from collections.abc import Sequence
 import orjson
 from aiohttp import web
 
+from bridge import stdout
 from bridge.health import start_health_server
 from bridge.logging import configure_logging, get_logger
 from bridge.output import write_lines
 from bridge.service import Service
+from bridge.settings import CommonSettings
 from bridge.tasks import cancel
 
 STOP_TIMEOUT = 5.0
@@ -27,6 +29,8 @@ STOP_TIMEOUT = 5.0
 
 def _write_metrics(services: Sequence[Service]) -> None:
     now = time.time()
+    for service in services:
+        stdout.report(service.counters)
     write_lines(orjson.dumps(s.counters.emf(s.name, now)) + b"\n" for s in services)
 
 
@@ -80,14 +84,23 @@ async def serve(services: Sequence[Service], metrics_interval: float) -> int:
     finally:
         for runner in health_runners:
             await runner.cleanup()
-        sys.stdout.flush()
+        _drain_stdout()
 
 
-def run(services: Sequence[Service], metrics_interval: float) -> int:
+def _drain_stdout() -> None:
+    """Everything queued reaches stdout before the process exits (within ECS's stop timeout)."""
+    buffered = stdout.buffered()
+    if buffered is not None and not buffered.close():
+        print("edge-bridge: stdout stuck at exit; queued lines lost", file=sys.stderr)
+    sys.stdout.flush()
+
+
+def run(services: Sequence[Service], settings: CommonSettings) -> int:
     """The synchronous entry point every daemon's ``main`` ends in."""
+    stdout.install(settings.stdout_buffer, settings.stdout_stall)
     configure_logging()
     try:
         import uvloop
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
-        return asyncio.run(serve(services, metrics_interval))
-    return uvloop.run(serve(services, metrics_interval))
+        return asyncio.run(serve(services, settings.metrics_interval))
+    return uvloop.run(serve(services, settings.metrics_interval))

@@ -233,6 +233,18 @@ class CommonSettings:
     metrics_interval: float = option(
         60.0, parse=positive_float, help="seconds between EMF metric lines on stdout"
     )
+    # About a minute of the syslog receiver at 2000 messages/s (~500-byte lines) while
+    # CloudWatch catches up; bounded, so a stdout that never recovers cannot take the memory.
+    stdout_buffer: int = option(
+        64 * 1024**2,
+        parse=byte_size,
+        help="lines waiting for a slow stdout are held up to this size, then dropped and counted",
+    )
+    stdout_stall: float = option(
+        10.0,
+        parse=positive_float,
+        help="seconds one write to stdout may block before /healthz answers 503",
+    )
 
 
 def allow_option(help: str) -> Any:

@@ -31,4 +31,4 @@ def main(argv: Sequence[str]) -> int:
     # look at it again. Only for the uploader's own process (not ``edge-bridge all``).
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)
-    return run([service], settings.metrics_interval)
+    return run([service], settings)

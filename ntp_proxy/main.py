@@ -18,4 +18,4 @@ def build(settings: NtpSettings) -> NtpService:
 
 def main(argv: Sequence[str]) -> int:
     settings = load_settings(NtpSettings, argv, prog="edge-bridge ntp")
-    return run([build(settings)], settings.metrics_interval)
+    return run([build(settings)], settings)

@@ -24,4 +24,4 @@ def build(settings: SyslogSettings) -> Service:
 
 def main(argv: Sequence[str]) -> int:
     settings = load_settings(SyslogSettings, argv, prog="edge-bridge syslog")
-    return run([build(settings)], settings.metrics_interval)
+    return run([build(settings)], settings)

@@ -10,7 +10,9 @@ renderer, and is counted. Datagrams are read ahead of parsing into a backlog, so
 the parser cannot keep up with waits in memory rather than in a kernel buffer that may be
 small. Nothing queues without bound: the backlog has a cap in count and bytes (then reading
 pauses), the pending batch is written at the end of the loop iteration that filled it, and
-when stdout is slow the kernel's receive buffer fills and its drops are read and counted.
+when stdout is slow the lines wait in the process's bounded stdout buffer (bridge/stdout.py;
+what overflows it is counted as ``stdout_dropped_lines``). A ``--workers`` process writes
+directly, so there a slow stdout fills the kernel's receive buffer, whose drops are counted.
 """
 
 from __future__ import annotations

@@ -23,27 +23,16 @@ import fcntl
 import io
 import mmap
 import os
-import select
 import sys
 import threading
+
+from bridge.stdout import write_all
 
 __all__ = ["LockedStdout", "ParentLines", "StdoutLock"]
 
 _SIZE = mmap.PAGESIZE
 _CHUNK = 1 << 16
 _JOIN_SECONDS = 2.0
-
-
-def write_all(fd: int, data: bytes) -> None:
-    """Write every byte, waiting out a short write or a non-blocking stdout that is full."""
-    view = memoryview(data)
-    while view:
-        try:
-            written = os.write(fd, view)
-        except BlockingIOError:
-            select.select([], [fd], [])
-            continue
-        view = view[written:]
 
 
 class StdoutLock:

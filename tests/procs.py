@@ -39,6 +39,8 @@ class Daemon:
         self._lines: list[Line] = []
         self._stderr: list[str] = []
         self._changed = threading.Condition()
+        self._reading = threading.Event()
+        self._reading.set()
         self._threads = [
             threading.Thread(target=self._read_stdout, daemon=True),
             threading.Thread(target=self._read_stderr, daemon=True),
@@ -77,6 +79,7 @@ class Daemon:
     def _read_stdout(self) -> None:
         assert self.proc.stdout is not None
         for raw in self.proc.stdout:
+            self._reading.wait()
             try:
                 line = json.loads(raw)
                 if not isinstance(line, dict):
@@ -142,6 +145,13 @@ class Daemon:
         host, _, port = self.addresses[service][key].rpartition(":")
         return host.strip("[]"), int(port)
 
+    def pause_stdout(self) -> None:
+        """Stop reading the daemon's stdout, as a stuck log driver would: the pipe fills."""
+        self._reading.clear()
+
+    def resume_stdout(self) -> None:
+        self._reading.set()
+
     # -- stopping --------------------------------------------------------------------------
 
     def stop(self, timeout: float = 10.0) -> int:
@@ -158,6 +168,7 @@ class Daemon:
         return code
 
     def kill(self) -> None:
+        self._reading.set()
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(10)
