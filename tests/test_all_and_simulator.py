@@ -26,9 +26,9 @@ import ntplib
 
 from bridge.simulate import router_config
 from tests import test_ntp_proxy
+from tests.cfn import metric_filters
 from tests.peers import peer
 from tests.procs import Daemon, run_command
-from tests.test_deploy_artefacts import metric_filters
 from tests.test_ntp_proxy import Chronyd, free_udp_port
 
 # a stratum 1 chronyd on a loopback port: the stand-in for the Amazon Time Sync Service
