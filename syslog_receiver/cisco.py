@@ -10,12 +10,13 @@ Cisco puts a run of optional fields between PRI and the mnemonic, each ended by 
          |    `logging origin-id` hostname
          message counter
 
-IOS-XR adds a node and process ("gw2 LC/0/2/CPU0:Jul  7 20:16:14.834 : ifmgr[214]: %PKT_INFRA-
-LINK-3-UPDOWN : ..."), NX-OS puts the year first and may put the hostname after the time
-("2018 Apr 20 13:15:07 nexus %ETHPORT-5-IF_UP: ...", or after "time: " as in
-"91: *Oct 07 03:10:04: mydevice.com %CRYPTO-4-..."), ASA puts the year after the day
-("Nov 30 2026 16:35:23: %ASA-6-302013: ..."). `service timestamps log uptime` gives an uptime
-("1w2d: ", "00:00:46: ") instead of a date: the timestamp is then None.
+The service sequence number may also come before the origin host ("237: 000485: router1:
+*Jan 8 ..."). IOS-XR adds a node and process ("gw2 LC/0/2/CPU0:Jul  7 20:16:14.834 :
+ifmgr[214]: %PKT_INFRA-LINK-3-UPDOWN : ..."), NX-OS puts the year first and may put the
+hostname after the time ("2018 Apr 20 13:15:07 nexus %ETHPORT-5-IF_UP: ...", or after
+"time: " as in "91: *Oct 07 03:10:04: mydevice.com %CRYPTO-4-..."), ASA puts the year after
+the day ("Nov 30 2026 16:35:23: %ASA-6-302013: ..."). `service timestamps log uptime` gives
+an uptime ("1w2d: ", "00:00:46: ") instead of a date: the timestamp is then None.
 
 Record fields: hostname = origin hostname, app_name/procid = IOS-XR process, msgid =
 "FACILITY-SEVERITY-MNEMONIC", message = the text after the mnemonic; the key "cisco" holds
@@ -35,6 +36,7 @@ _CISCO = re.compile(
     r"""
     (?::\ )?                                            # NX-OS 9.3: ": " right after PRI
     (?:(?P<seq>\d{1,12}):\ ?)?                             # message counter
+    (?:\d{1,12}:\ (?=[^\d\s]))?                            # service sequence-numbers
     (?:(?!\d+:|\d+[ywdh]\d+[wdhm]:)                    # not a counter, not an uptime
        (?P<host>[^\s:%*.][^\s:%]*)(?:\ [A-Z]{2,4}/[\w/]+)?:\ ?)?   # origin host, XR node
     (?:\d{1,12}:\ )?                                     # service sequence-numbers

@@ -20,7 +20,7 @@ becomes U+FFFD; a leading byte-order mark on the message is dropped.
     procid come from the TAG. Also a PRI followed directly by key=value pairs (FortiGate
     ``date=2026-11-30 time=16:35:23 devname=...``): RFC 3164 section 4.3.2 allows a PRI with
     no header, the pairs are kept whole in message, and FortiGate's date/time (with its tz
-    field if present, else UTC) become the timestamp.
+    field if present, else UTC) become the timestamp and its devname the hostname.
 ``cisco``
     Cisco IOS/IOS-XE/IOS-XR/NX-OS/ASA ``<PRI>[seq: ][host: ][*|.]Mmm dd hh:mm:ss[.ms] [TZ]:
     %FAC-SEV-MNEMONIC: text`` (see cisco.py): msgid "FAC-SEV-MNEMONIC", message the text,
@@ -67,6 +67,7 @@ __all__ = ["FIELDS", "parse"]
 _USER_NOTICE = 1 * 8 + 5
 _FORTI_TIME = re.compile(r"date=(\d{4})-(\d\d)-(\d\d) time=(\d\d):(\d\d):(\d\d)\b", re.ASCII)
 _FORTI_TZ = re.compile(r' tz="?([+-]\d\d:?\d\d)', re.ASCII)
+_FORTI_HOST = re.compile(r' devname="?([^"\s]+)')
 
 
 def parse(data: bytes, now: float) -> dict[str, Any]:
@@ -93,7 +94,12 @@ def _parse(text: str, now: float, outer: bool) -> dict[str, Any]:
             rec = header_record(text, m, pri, now)
             if not outer or rec["hostname"] is None:
                 return rec
-            return behind_header(text, m.end(HOSTNAME_GROUP), rec, now, _inner) or rec
+            # A router's line behind the header has no tag, a counter or '<' for one (a PRI),
+            # or a '%' mnemonic: anything else, the common case, skips the call (relay.py).
+            app = rec["app_name"]
+            if app is None or app.isdigit() or app[0] == "<" or "%" in rec["message"]:
+                return behind_header(text, m.end(HOSTNAME_GROUP), rec, now, _inner) or rec
+            return rec
         return _headerless(text[pos:].lstrip(" "), pri)
     if pri == NO_PRI and text:
         rec = parse_rfc3164(text, 0, _USER_NOTICE, now)
@@ -113,7 +119,7 @@ def _headerless(body: str, pri: int) -> dict[str, Any]:
     """A PRI with no header: FortiGate-style key=value, or Yamaha-style free text."""
     if KV.match(body) is None:
         return record("yamaha", pri, None, None, None, None, None, None, body)
-    timestamp = None
+    timestamp = hostname = None
     m = _FORTI_TIME.match(body)
     if m is not None:
         y, mo, d, h, mi, s = (int(x) for x in m.groups())
@@ -121,4 +127,6 @@ def _headerless(body: str, pri: int) -> dict[str, Any]:
         timestamp = utc_from_fields(
             y, mo, d, h, mi, s, None, offset_minutes(tz.group(1) if tz else None)
         )
-    return record("rfc3164", pri, timestamp, None, None, None, None, None, body)
+        name = _FORTI_HOST.search(body)
+        hostname = name.group(1) if name else None
+    return record("rfc3164", pri, timestamp, hostname, None, None, None, None, body)

@@ -62,7 +62,7 @@ def behind_header(
         router = parse_rfc5424(text, pos, pri)
     elif "%" in text and _cisco_shaped(relay):
         router = parse_cisco(text, pos, pri, now)
-    elif _YAMAHA.match(text, pos) is not None:
+    elif first in "[PTI" and _YAMAHA.match(text, pos) is not None:
         router = record("yamaha", pri, None, None, None, None, None, None, text[pos:])
     return None if router is None else adopt(router, relay)
 

@@ -8,7 +8,8 @@ TIMESTAMP takes every shape rsyslog's and syslog-ng's BSD parsers take:
 * a year before the month ("2018 Apr 20 ..."), after the day ("Nov 30 2026 16:35:23") or
   after the time ("Apr 15 21:28:13 2007", only a 19xx/20xx year), a zone name before that
   year ("Aug 24 05:34:00 CST 1987", RFC 3164 section 5.4);
-* a fraction ("16:35:23.123"; a bare "16:35:23." has none) and a colon after the time or
+* a fraction of any length ("16:35:23.123", kept to microseconds; a bare "16:35:23." has
+  none) and a colon after the time or
   year ("Mar  7 19:06:53:");
 * the ISO forms: RFC 3339 as rsyslog's forward format and Junos put it in the BSD header
   ("2020-03-31T08:41:59+00:00"), with a space for the 'T', lower-case 't'/'z', an offset
@@ -35,14 +36,16 @@ from syslog_receiver.timestamps import offset_minutes, utc_from_fields, yearless
 # several: TIMESTAMP (BSD, groups 1-10, or ISO, groups 11-18), then a TAG ("mgd[1234]: ",
 # groups 19-20) or a HOSTNAME (group 21) and maybe a TAG (groups 22-23). The alternatives
 # are tried in that order, as separate matches would be: a first word ending in ':' is a
-# TAG, not a hostname. The month is spelled out so that no other word passes for one.
-_MONTH = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+# TAG, not a hostname. The month is spelled out so that no other word passes for one; the
+# usual spelling is tried first, as exact words cost less to match than case-blind ones.
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+_MONTH = r"(?:" + _MONTHS.title() + r"|(?i:" + _MONTHS + r"))"
 _TS = (
     r" ?(?:(?:([0-9]{4}) )?(" + _MONTH + r") {1,2}([0-9]{1,2})(?: ([0-9]{4}))?"
-    r" ([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{0,9}))?"
-    r"(?: (?:([A-Za-z]{3,5}) )?((?:19|20)[0-9]{2})(?=[ :]|$))?"
+    r" ([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?"
+    r"(?: (?:([A-Z]{3,5}) )?((?:19|20)[0-9]{2})(?=[ :]|$))?"
     r"|([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})"
-    r"(?:[.,]([0-9]{1,9}))?([Zz]|[+-][0-9]{2}:?[0-9]{2})?):?(?: +|$)"
+    r"(?:[.,]([0-9]+))?([Zz]|[+-][0-9]{2}:?[0-9]{2})?):?(?: +|$)"
 )
 _TAG = r"([^\s:\[\]]{1,64})(?:\[([^\]\s]{0,128})\])?:(?: +|$)"
 _HEADER = re.compile(_TS + r"(?:" + _TAG + r"|(\S+)(?: +|$)(?:" + _TAG + r")?)?")

@@ -7,8 +7,8 @@ on well-formed messages. It accepts, element by element:
 * spaces after '[' and around '=' (``eventSource= "Application"``, RFC 5424 section 6.5's own
   example as rsyslog's tests send it);
 * a value quoted with ``\\"`` instead of '"' (``i=\\"ok\\"``, text escaped once too often);
-* a '"' inside a value that is not followed by a space or ']' (``i=""ok"``): it cannot be the
-  closing quote, so it is kept in the value;
+* an unescaped '"' inside a value (``i=""ok"``, ``msg="say "hi" now"``): a quote ends the
+  value only where ']' or the next ``name=`` follows it, so the others are kept in it;
 * a value without quotes (``x=1``) and a name without a value (``[incorrect x]``, kept as "").
 
 The first element that still cannot be read ends the structured data: the elements read
@@ -26,10 +26,10 @@ import re
 from syslog_receiver.record import StructuredData, add_param
 
 _ELEMENT_START = re.compile(r'\[ *([^\s=\]"]+)')
-# name, then optionally '=' and a value: quoted ('"' or '\"'; a '"' ends it only before a
-# space or ']'), or bare up to a space or ']'.
+# name, then optionally '=' and a value: quoted ('"' or '\"'), ending at the first quote
+# that a ']' or the next "name=" follows, or bare up to a space or ']'.
 _PARAM = re.compile(
-    r' *([^\s=\]"\\]+)(?: *= *(?:\\?"((?:[^"\\]|\\(?!"[\s\]]).|"(?![\s\]]))*)\\?"(?=[\s\]])'
+    r' *([^\s=\]"\\]+)(?: *= *(?:\\?"((?:[^"\\]|\\.|")*?)\\?"(?= *\]| +[^\s=\]"\\]+ *=)'
     r'|([^\s\]"]*)))?',
     re.S,
 )

@@ -1001,7 +1001,7 @@ OTHER_CASES = [
         b"<13>\xff\xfe bad",
         rec("yamaha", 1, 5, message="\ufffd\ufffd bad"),
     ),
-    (  # FortiGate key=value kept whole; date/time without tz taken as UTC
+    (  # FortiGate key=value kept whole; date/time without tz taken as UTC; devname names it
         b"<189>date=2019-04-09 time=04:27:29 devname=fw01 devid=FG800D0123456789 "
         b"logid=0000000013 type=traffic subtype=forward level=notice vd=root srcip=1.1.1.1 "
         b'srcintf="port1" service="BGP"\n',
@@ -1010,6 +1010,7 @@ OTHER_CASES = [
             23,
             5,
             "2019-04-09T04:27:29Z",
+            "fw01",
             message="date=2019-04-09 time=04:27:29 devname=fw01 devid=FG800D0123456789 "
             "logid=0000000013 type=traffic subtype=forward level=notice vd=root srcip=1.1.1.1 "
             'srcintf="port1" service="BGP"',
@@ -1023,6 +1024,7 @@ OTHER_CASES = [
             23,
             5,
             "2026-11-30T07:35:23Z",
+            "fw01",
             message='date=2026-11-30 time=16:35:23 devname="fw01" eventtime=1795977323 '
             'tz="+0900" logid="0100032001" type="event"',
         ),
