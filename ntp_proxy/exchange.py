@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ntp_proxy.auth import V4_MAC_FIELD, Authenticator, Check, digest_length
+from ntp_proxy.keys import Key
 from ntp_proxy.packet import (
     LEAP_UNSYNC,
     MODE_CLIENT,
@@ -48,16 +50,24 @@ class Sample:
 
 
 class InvalidReply(ValueError):
-    """A reply that must not move the clock; ``reason`` names the failed check."""
+    """A reply that must not move the clock; ``reason`` names the failed check.
 
-    def __init__(self, reason: str) -> None:
+    A kiss-o'-death carries its code (``RATE``, ``DENY``, ...), so the poller can back off.
+    """
+
+    def __init__(self, reason: str, kiss_code: bytes = b"") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kiss_code = kiss_code
 
 
-def request(nonce: int, poll: int = 0) -> bytes:
-    """A version 4 client request whose transmit field carries ``nonce``."""
-    return encode(Packet(version=VERSION, mode=MODE_CLIENT, poll=poll, transmit=nonce))
+def request(nonce: int, poll: int = 0, key: Key | None = None) -> bytes:
+    """A version 4 client request whose transmit field carries ``nonce``, signed with ``key``."""
+    data = encode(Packet(version=VERSION, mode=MODE_CLIENT, poll=poll, transmit=nonce))
+    if key is None:
+        return data
+    digest = key.mac(data)[: digest_length(key, VERSION, V4_MAC_FIELD)]
+    return data + key.key_id.to_bytes(4, "big") + digest
 
 
 def sample_from_reply(
@@ -69,10 +79,12 @@ def sample_from_reply(
     local_precision: int,
     upstream: str,
     refid: bytes,
+    key: Key | None = None,
 ) -> Sample:
-    """Validate a reply to ``request(nonce)`` sent at local ``sent`` and read at ``received``.
+    """Validate a reply to ``request(nonce, key=key)`` sent at ``sent`` and read at ``received``.
 
-    Raises :class:`InvalidReply` for anything RFC 5905 says a client must not use.
+    Raises :class:`InvalidReply` for anything RFC 5905 says a client must not use, including
+    a reply without a valid MAC under ``key`` when one was given.
     """
     try:
         reply = decode(data)
@@ -84,8 +96,10 @@ def sample_from_reply(
         raise InvalidReply("version")
     if reply.origin != nonce:
         raise InvalidReply("origin")
+    if key is not None and Authenticator({key.key_id: key}).check(data) is not Check.OK:
+        raise InvalidReply("auth")
     if reply.stratum == 0:
-        raise InvalidReply("kiss")
+        raise InvalidReply("kiss", reply.refid)
     if reply.stratum > 15:
         raise InvalidReply("stratum")
     if reply.leap == LEAP_UNSYNC:

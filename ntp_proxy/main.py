@@ -12,8 +12,8 @@ from ntp_proxy.settings import NtpSettings
 SETTINGS = NtpSettings
 
 
-def build(settings: NtpSettings) -> NtpService:
-    return NtpService(settings)
+def build(settings: NtpSettings, prog: str = "edge-bridge ntp") -> NtpService:
+    return NtpService(settings, prog)
 
 
 def main(argv: Sequence[str]) -> int:

@@ -25,6 +25,7 @@ from bridge.metrics import Counters
 from bridge.settings import HostPort
 from ntp_proxy.clock import Clock, Event
 from ntp_proxy.exchange import InvalidReply, Sample, request, sample_from_reply
+from ntp_proxy.keys import Key
 from ntp_proxy.packet import refid_text
 from ntp_proxy.stamped import readable, recv_stamped, stamped_socket
 
@@ -59,6 +60,7 @@ class Poller:
         poll: float,
         precision: int,
         burst: int = 4,
+        key: Key | None = None,
     ) -> None:
         self.upstreams = tuple(upstreams)
         self.burst = max(1, burst)
@@ -66,6 +68,7 @@ class Poller:
         self.counters = counters
         self.poll = poll
         self.precision = precision
+        self.key = key
         self.timeout = min(MAX_TIMEOUT, max(poll * 0.75, 0.05))
         self.log = get_logger()
         self._reachable = [True] * len(self.upstreams)
@@ -143,7 +146,7 @@ class Poller:
     async def _one(self, sock: socket.socket, label: str, refid: bytes) -> Sample:
         """Send one request and wait for its valid reply, counting the invalid ones."""
         nonce = secrets.randbits(64)
-        query = request(nonce, self._poll_exponent)
+        query = request(nonce, self._poll_exponent, self.key)
         sent = time.time()
         sock.send(query)
         while True:
@@ -162,6 +165,7 @@ class Poller:
                         local_precision=self.precision,
                         upstream=label,
                         refid=refid,
+                        key=self.key,
                     )
                 except InvalidReply:
                     self.counters.incr("upstream_invalid")

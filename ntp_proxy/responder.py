@@ -1,9 +1,11 @@
-"""Which datagrams get an answer, and the 48-byte answer itself (sans-IO; the caller passes times).
+"""Which datagrams get an answer, and the answer itself (sans-IO; the caller passes times).
 
-Only client requests (mode 3, versions 1-4, at least 48 bytes) are answered, and always with
-exactly 48 bytes, so no reply is larger than its request and nothing after the header (extension
-fields, MACs) is ever echoed. Every datagram ends in exactly one counter: ``replies``, one
-``dropped_<reason>``, or one ``kod_<code>_sent``; their sum is ``requests``.
+Only client requests (mode 3, versions 1-4, at least 48 bytes) are answered: with the 48-byte
+header, plus a MAC under the request's key when the request carries a valid one, or a crypto-NAK
+(key ID 0) when it carries a MAC that cannot be verified. No reply is larger than its request
+and nothing after the header (extension fields, the request's MAC) is ever echoed. Every
+datagram ends in exactly one counter: ``replies``, one ``dropped_<reason>``, one
+``kod_<code>_sent`` or ``crypto_nak_sent``; their sum is ``requests``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from enum import IntEnum
 
 from bridge.guard import Allowlist, RateLimiter
 from bridge.metrics import Counters
+from ntp_proxy.auth import CRYPTO_NAK, Authenticator, Check, find_mac
 from ntp_proxy.clock import Clock
 from ntp_proxy.packet import (
     HEADER_LEN,
@@ -25,13 +28,18 @@ from ntp_proxy.packet import (
     to_short,
 )
 
-DROP_REASONS = ("short", "mode", "version", "rate", "not_allowed")
+DROP_REASONS = ("short", "mode", "version", "rate", "not_allowed", "unauthenticated")
 COUNTERS = (
     "requests",
     "replies",
     *(f"dropped_{reason}" for reason in DROP_REASONS),
     "kod_rate_sent",
     "kod_deny_sent",
+    "crypto_nak_sent",
+    # not outcomes of their own: which replies were signed, and why each crypto-NAK was sent
+    "replies_authenticated",
+    "auth_unknown_key",
+    "auth_bad_mac",
 )
 
 # One kiss-o'-death per client per this many seconds at most: a KoD tells a client to back off,
@@ -51,6 +59,8 @@ class Verdict(IntEnum):
     SERVE = 1
     KOD_RATE = 2
     KOD_DENY = 3
+    SIGNED = 4  # serve, with a MAC under the request's key
+    CRYPTO_NAK = 5
 
 
 class Responder:
@@ -65,6 +75,8 @@ class Responder:
         allowlist: Allowlist,
         limiter: RateLimiter,
         deny_kod: bool,
+        authenticator: Authenticator | None = None,
+        require_auth: bool = False,
     ) -> None:
         self.clock = clock
         self.counters = counters
@@ -72,6 +84,8 @@ class Responder:
         self.allowlist = allowlist
         self.limiter = limiter
         self.deny_kod = deny_kod
+        self.authenticator = authenticator or Authenticator({})
+        self.require_auth = require_auth
         self._kod_limiter = RateLimiter(1.0 / KOD_INTERVAL, 1.0)
 
     def screen(self, data: bytes, ip: str, now: float) -> Verdict:
@@ -103,7 +117,23 @@ class Responder:
                 return Verdict.KOD_RATE
             counters.incr("dropped_rate")
             return Verdict.DROP
+        if len(data) > HEADER_LEN or self.require_auth:
+            return self._authenticate(data)
         return Verdict.SERVE
+
+    def _authenticate(self, data: bytes) -> Verdict:
+        """Checked after the rate limit, so a flood of bad MACs costs no more than a flood."""
+        check = self.authenticator.check(data)
+        if check is Check.OK:
+            return Verdict.SIGNED
+        if check is Check.NONE:
+            if self.require_auth:
+                self.counters.incr("dropped_unauthenticated")
+                return Verdict.DROP
+            return Verdict.SERVE
+        self.counters.incr("auth_unknown_key" if check is Check.UNKNOWN_KEY else "auth_bad_mac")
+        self.counters.incr("crypto_nak_sent")
+        return Verdict.CRYPTO_NAK
 
     def reply(self, request: bytes, received: float, now: float) -> bytes:
         """The answer to a screened request that arrived at local time ``received``."""
@@ -115,12 +145,33 @@ class Responder:
         The caller appends :meth:`transmit_stamp` of a clock read immediately before sending,
         so the gap between the stamp and the datagram leaving is a single bytes concatenation.
         """
+        self.counters.incr("replies")
+        return self._head(request, received)
+
+    def signed_reply(self, request: bytes, received: float, now: float) -> bytes:
+        """The answer to a request screened as SIGNED, with a MAC under the request's key.
+
+        Signing takes a few microseconds after the transmit timestamp is read; that time,
+        measured per key at start, is added to the timestamp, as chronyd does.
+        """
+        mac = find_mac(request)
+        assert mac is not None, "screen() said SIGNED"
+        authenticator = self.authenticator
+        stamp = self.transmit_stamp(now + authenticator.delay(mac.key_id))
+        self.counters.incr("replies")
+        self.counters.incr("replies_authenticated")
+        return authenticator.sign(self._head(request, received) + stamp, mac)
+
+    def crypto_nak(self, request: bytes, received: float, now: float) -> bytes:
+        """RFC 5905 7.5: the header and a MAC of key ID 0 only; clients must not use it."""
+        return self._head(request, received) + self.transmit_stamp(now) + CRYPTO_NAK
+
+    def _head(self, request: bytes, received: float) -> bytes:
         clock = self.clock
         if received <= clock.valid_until:
             leap, stratum = clock.leap, clock.stratum
         else:
             leap, stratum = LEAP_UNSYNC, STRATUM_UNSYNC
-        self.counters.incr("replies")
         return _HEAD.pack(
             (leap << 6) | (request[0] & 0x38) | MODE_SERVER,
             stratum,

@@ -12,15 +12,18 @@ import asyncio
 import contextlib
 import socket
 import time
+from pathlib import Path
 
 from bridge.guard import Allowlist, RateLimiter
 from bridge.metrics import Counters
-from bridge.settings import HostPort, format_address
+from bridge.settings import HostPort, fail, format_address
 from bridge.tasks import cancel
 from ntp_proxy import poller as poller_module
 from ntp_proxy import relay as relay_module
 from ntp_proxy import responder as responder_module
+from ntp_proxy.auth import Authenticator, measure_mac_delays
 from ntp_proxy.clock import Clock, TransmitDelay, measure_precision
+from ntp_proxy.keys import Key, KeyFileError, load_keys
 from ntp_proxy.poller import Poller
 from ntp_proxy.relay import Relay
 from ntp_proxy.responder import Responder, Verdict
@@ -45,13 +48,32 @@ PROBE_INTERVAL = 1.0
 PROBE_RUN = 4
 
 
+def read_keys(settings: NtpSettings, prog: str) -> dict[int, Key]:
+    """The ``--keys`` file, checked with the options that depend on it (exit 2 if unusable)."""
+    if not settings.keys:
+        if settings.require_auth or settings.upstream_key:
+            option = "--require-auth" if settings.require_auth else "--upstream-key"
+            fail(prog, f"{option} needs --keys")
+        return {}
+    if settings.mode == "relay":
+        fail(prog, "--keys works in serve mode only: a relayed reply is the upstream's")
+    try:
+        keys = load_keys(Path(settings.keys))
+    except KeyFileError as exc:
+        fail(prog, f"invalid --keys: {exc}")
+    if settings.upstream_key and settings.upstream_key not in keys:
+        fail(prog, f"--upstream-key {settings.upstream_key} is not in --keys")
+    return keys
+
+
 class NtpService:
     """The ``ntp`` service for :func:`bridge.runner.run`."""
 
     name = "ntp"
 
-    def __init__(self, settings: NtpSettings) -> None:
+    def __init__(self, settings: NtpSettings, prog: str = "edge-bridge ntp") -> None:
         self.settings = settings
+        keys = read_keys(settings, prog)
         self.health: HostPort | None = settings.health
         self.counters = Counters(
             *responder_module.COUNTERS,
@@ -71,6 +93,8 @@ class NtpService:
             allowlist=Allowlist(settings.allow),
             limiter=RateLimiter(settings.rate_limit, settings.rate_burst),
             deny_kod=settings.deny_response == "kod",
+            authenticator=Authenticator(keys, measure_mac_delays(keys, time.perf_counter)),
+            require_auth=settings.require_auth,
         )
         self.poller = Poller(
             settings.upstream,
@@ -79,6 +103,7 @@ class NtpService:
             poll=settings.poll,
             precision=self.precision,
             burst=settings.poll_burst,
+            key=keys.get(settings.upstream_key),
         )
         self.relay: Relay | None = None
         if settings.mode == "relay":
@@ -148,13 +173,18 @@ class NtpService:
             if verdict is Verdict.DROP:
                 continue
             try:
-                if verdict is not Verdict.SERVE:
-                    sock.sendto(responder.kiss(data, verdict, received, clock()), addr)
-                elif relay is not None:
-                    relay.forward(data, addr)
+                if verdict is Verdict.SERVE:
+                    if relay is not None:
+                        relay.forward(data, addr)
+                    else:
+                        head = responder.reply_head(data, received)
+                        sock.sendto(head + stamp(clock() + correction), addr)
+                elif verdict is Verdict.SIGNED:
+                    sock.sendto(responder.signed_reply(data, received, clock() + correction), addr)
+                elif verdict is Verdict.CRYPTO_NAK:
+                    sock.sendto(responder.crypto_nak(data, received, clock()), addr)
                 else:
-                    head = responder.reply_head(data, received)
-                    sock.sendto(head + stamp(clock() + correction), addr)
+                    sock.sendto(responder.kiss(data, verdict, received, clock()), addr)
             except OSError:  # send buffer full or the client's address unusable
                 self.counters.incr("send_errors")
 

@@ -9,11 +9,13 @@ from bridge.settings import (
     HostPort,
     IPNetwork,
     allow_option,
+    boolean,
     choice,
     health_option,
     host_port,
     host_port_default,
     non_negative_float,
+    non_negative_int,
     option,
     positive_float,
     positive_int,
@@ -70,6 +72,22 @@ class NtpSettings(CommonSettings):
     )
     rate_burst: float = option(
         64.0, parse=positive_float, help="requests a client may send at once above the rate"
+    )
+    keys: str = option(
+        "",
+        metavar="FILE",
+        help="chrony key file (ID TYPE KEY lines): requests with a MAC under one of its keys get "
+        "a reply signed with that key, other MACs a crypto-NAK; mode 600 or 640",
+    )
+    require_auth: bool = option(
+        False, parse=boolean, help="answer only requests with a valid MAC (needs --keys)"
+    )
+    upstream_key: int = option(
+        0,
+        parse=non_negative_int,
+        metavar="ID",
+        help="key ID from --keys that signs the requests to NTP upstreams, whose replies must "
+        "then carry a valid MAC under it; 0: none (the Amazon Time Sync Service takes none)",
     )
     relay_timeout: float = option(
         2.0, parse=positive_float, help="seconds to wait for the upstream's reply in relay mode"

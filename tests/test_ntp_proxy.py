@@ -8,145 +8,28 @@ from __future__ import annotations
 import datetime
 import itertools
 import json
-import re
 import signal
 import socket
-import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import ntplib
 import pytest
 
 from ntp_proxy.packet import MODE_SERVER, Packet, decode, encode, to_ntp
-from tests.peers import peer
-from tests.procs import Daemon, run_command
-
-
-def chronyd_program() -> str:
-    """chronyd's path; the tests that need it skip without it (fail under CI=true)."""
-    return peer("chronyd", "chrony")
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Chronyd:
-    """chronyd as a stratum 1 server on loopback, its clock left alone (-x)."""
-
-    def __init__(self, workdir: Path, port: int) -> None:
-        self.port = port
-        self.workdir = workdir
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.conf = workdir / "chrony.conf"
-        self.conf.write_text(
-            f"local stratum 1\nallow 127.0.0.1\nport {port}\ncmdport 0\n"
-            f"pidfile {workdir}/chronyd.pid\ndriftfile {workdir}/drift\nuser root\n"
-        )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> Chronyd:
-        self.proc = subprocess.Popen(
-            [chronyd_program(), "-x", "-d", "-f", str(self.conf)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                if ntplib.NTPClient().request("127.0.0.1", 4, self.port, timeout=0.2).leap != 3:
-                    return self
-            except ntplib.NTPException:
-                pass
-        raise RuntimeError("chronyd did not start serving")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-
-@pytest.fixture
-def chronyd(tmp_path: Path) -> Iterator[Chronyd]:
-    server = Chronyd(tmp_path / "chronyd", free_udp_port()).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-def proxy(*args: str) -> Daemon:
-    return Daemon.start(
-        ["ntp", "--listen", "127.0.0.1:0", "--health", "127.0.0.1:0", "--poll", "0.5", *args]
-    )
-
-
-def health(daemon: Daemon) -> tuple[int, dict[str, Any]]:
-    host, port = daemon.address("ntp", "health")
-    try:
-        with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=3) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read())
-
-
-def ask(daemon: Daemon, timeout: float = 2.0) -> ntplib.NTPStats:
-    host, port = daemon.address("ntp", "listen")
-    return ntplib.NTPClient().request(host, version=4, port=port, timeout=timeout)
-
-
-def exchange(daemon: Daemon, data: bytes, wait: float = 0.3) -> list[bytes]:
-    """Send one datagram from a fresh socket; everything that comes back within ``wait``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.settimeout(wait)
-        sock.sendto(data, daemon.address("ntp", "listen"))
-        replies = []
-        try:
-            while True:
-                replies.append(sock.recv(1024))
-        except TimeoutError:
-            return replies
-
-
-def client_request(transmit: int = 0x1122334455667788, version: int = 4, mode: int = 3) -> bytes:
-    return encode(Packet(version=version, mode=mode, transmit=transmit))
-
-
-def chronyd_client_offset(port: int) -> float:
-    """Run chronyd as a one-shot client against the port; the offset it measured."""
-    result = subprocess.run(
-        [
-            chronyd_program(),
-            "-Q",
-            "-t",
-            "10",
-            "-f",
-            "/dev/null",
-            f"server 127.0.0.1 port {port} iburst maxsamples 4",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=20,
-        check=False,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    match = re.search(r"System clock wrong by (-?[0-9.]+) seconds", output)
-    assert match, output
-    return float(match.group(1))
-
-
-def synchronised(daemon: Daemon, timeout: float = 10.0) -> dict[str, Any]:
-    return daemon.wait_for(lambda line: line["event"] == "ntp.synchronised", timeout)
-
+from tests.ntp_peers import (
+    Chronyd,
+    ask,
+    chronyd_client_offset,
+    client_request,
+    exchange,
+    free_udp_port,
+    health,
+    proxy,
+    synchronised,
+)
+from tests.procs import run_command
 
 # -- serve mode ---------------------------------------------------------------------------------
 
@@ -407,7 +290,9 @@ def test_relay_mode_end_to_end(chronyd: Chronyd) -> None:
         synchronised(daemon)
         stats = ask(daemon)
         assert (stats.leap, stats.stratum) == (0, 1)  # chronyd's own answer, relayed
-        replies = exchange(daemon, client_request(transmit=0xDEADBEEF00C0FFEE) + b"\0" * 20)
+        replies = exchange(
+            daemon, client_request(transmit=0xDEADBEEF00C0FFEE) + b"\0\4\0\x1c" + bytes(24)
+        )
         assert len(replies) == 1 and len(replies[0]) == 48
         assert decode(replies[0]).origin == 0xDEADBEEF00C0FFEE  # the client's, restored
         assert abs(chronyd_client_offset(daemon.address("ntp", "listen")[1])) < 0.001

@@ -110,11 +110,13 @@ def test_unsynchronised_replies_say_so() -> None:
 
 def test_extensions_and_macs_are_not_echoed() -> None:
     responder = make()
-    request = client_request(
-        extra=b"\x00\x04\x00\x20" + b"E" * 28 + b"\x00\x00\x00\x01" + b"M" * 20
-    )
+    extension = b"\x00\x04\x00\x20" + b"E" * 28
+    request = client_request(extra=extension)
     assert responder.screen(request, "10.0.0.1", NOW) is Verdict.SERVE
     assert len(responder.reply(request, NOW, NOW)) == HEADER_LEN
+    signed = client_request(extra=extension + b"\x00\x00\x00\x01" + b"M" * 20)
+    assert responder.screen(signed, "10.0.0.1", NOW) is Verdict.CRYPTO_NAK  # key 1 unknown
+    assert responder.crypto_nak(signed, NOW, NOW)[HEADER_LEN:] == b"\0\0\0\0"
 
 
 @pytest.mark.parametrize(
@@ -183,13 +185,18 @@ def test_guard_never_crashes_and_every_datagram_is_counted_once(data: bytes, ip:
     verdict = responder.screen(data, ip, NOW)
     if verdict is not Verdict.DROP:
         assert len(data) >= HEADER_LEN and data[0] & 7 == 3
-        if verdict is Verdict.SERVE:
-            reply = responder.reply(data, NOW, NOW)
+        if verdict is Verdict.CRYPTO_NAK:  # no key is known: every MAC is refused
+            reply = responder.crypto_nak(data, NOW, NOW)
+            assert len(reply) == HEADER_LEN + 4 < len(data)
         else:
-            reply = responder.kiss(data, verdict, NOW, NOW)
-        assert len(reply) == HEADER_LEN <= len(data)  # never larger than the request
+            if verdict is Verdict.SERVE:
+                reply = responder.reply(data, NOW, NOW)
+            else:
+                reply = responder.kiss(data, verdict, NOW, NOW)
+            assert len(reply) == HEADER_LEN <= len(data)  # never larger than the request
         assert reply[24:32] == data[40:48]
     counts = responder.counters.snapshot()
     outcomes = counts["replies"] + counts["kod_rate_sent"] + counts["kod_deny_sent"]
+    outcomes += counts["crypto_nak_sent"]
     outcomes += sum(v for k, v in counts.items() if k.startswith("dropped_"))
     assert counts["requests"] == 1 and outcomes == 1
