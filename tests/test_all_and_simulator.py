@@ -23,16 +23,20 @@ from pathlib import Path
 from typing import Any
 
 import ntplib
+import pytest
 
 from bridge.simulate import router_config
-from tests import test_ntp_proxy
 from tests.cfn import metric_filters
+from tests.ntp_peers import Chronyd, free_udp_port
 from tests.peers import peer
 from tests.procs import Daemon, run_command
-from tests.test_ntp_proxy import Chronyd, free_udp_port
 
-# a stratum 1 chronyd on a loopback port: the stand-in for the Amazon Time Sync Service
-upstream = test_ntp_proxy.chronyd
+
+@pytest.fixture
+def upstream(chronyd: Chronyd) -> Chronyd:
+    """A stratum 1 chronyd on a loopback port: the stand-in for the Amazon Time Sync Service."""
+    return chronyd
+
 
 ROUTER = "rtr-sim-7"
 
