@@ -1,7 +1,9 @@
 """structlog configured for JSON lines on stdout: ``event``, ``level``, ``time`` and fields.
 
 Operational events (``syslog.started``, ``ntp.upstream_sample``, ``config.drift``, ...) go
-through here; per-message hot paths use :func:`bridge.output.write_lines` instead.
+through here; per-message hot paths use :func:`bridge.output.write_lines` instead. Both build
+the line with :func:`bridge.output.envelope` and keep it under the budget with
+:func:`bridge.output.fit`, so a long error or traceback is cut, never split by Docker.
 """
 
 from __future__ import annotations
@@ -11,10 +13,9 @@ import time
 from collections.abc import MutableMapping
 from typing import Any
 
-import orjson
 import structlog
 
-from bridge.output import iso_utc
+from bridge.output import envelope, fit
 from bridge.stdout import LineFile
 
 _configured = False
@@ -22,24 +23,14 @@ _configured = False
 
 def _envelope(_logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> Any:
     """Put ``event``, ``level`` and ``time`` first, so lines read well in CloudWatch."""
-    head = {
-        "event": event_dict.pop("event", None),
-        "level": "warning" if method == "warn" else method,
-        "time": iso_utc(time.time()),
-    }
-    head.update(event_dict)
-    return head
-
-
-def _default(value: Any) -> Any:
-    """Render what orjson does not know (addresses, exceptions, sets) as text, never fail."""
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
-    return str(value)
+    event = event_dict.pop("event", None)
+    return envelope(event, "warning" if method == "warn" else method, time.time(), event_dict)
 
 
 def _serialize(event_dict: Any, **_kwargs: Any) -> bytes:
-    return orjson.dumps(event_dict, default=_default)
+    """The line without its LF (structlog's logger adds it), within the line budget."""
+    [line] = fit(event_dict)
+    return line[:-1]
 
 
 def configure_logging(level: str = "info") -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.output import iso_utc
+from bridge.output import envelope
 
 NAMESPACE = "EdgeBridge"
 
@@ -60,23 +60,14 @@ def emf_record(
 ) -> dict[str, Any]:
     """One EMF line; it also carries ``event``/``level``/``time`` like every other line."""
     units = units or {}
-    record: dict[str, Any] = {
-        "event": event,
-        "level": "info",
-        "time": iso_utc(now),
-        "_aws": {
-            "Timestamp": int(now * 1000),
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": namespace,
-                    "Dimensions": [sorted(dimensions)],
-                    "Metrics": [
-                        {"Name": name, "Unit": units.get(name, "None")} for name in metrics
-                    ],
-                }
-            ],
-        },
+    directive = {
+        "Timestamp": int(now * 1000),
+        "CloudWatchMetrics": [
+            {
+                "Namespace": namespace,
+                "Dimensions": [sorted(dimensions)],
+                "Metrics": [{"Name": name, "Unit": units.get(name, "None")} for name in metrics],
+            }
+        ],
     }
-    record.update(dimensions)
-    record.update(metrics)
-    return record
+    return envelope(event, "info", now, {"_aws": directive, **dimensions, **metrics})

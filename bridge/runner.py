@@ -13,13 +13,12 @@ import sys
 import time
 from collections.abc import Sequence
 
-import orjson
 from aiohttp import web
 
 from bridge import stdout
 from bridge.health import start_health_server
 from bridge.logging import configure_logging, get_logger
-from bridge.output import write_lines
+from bridge.output import fit, write_lines
 from bridge.service import Service
 from bridge.settings import CommonSettings
 from bridge.tasks import cancel
@@ -31,7 +30,7 @@ def _write_metrics(services: Sequence[Service]) -> None:
     now = time.time()
     for service in services:
         stdout.report(service.counters)
-    write_lines(orjson.dumps(s.counters.emf(s.name, now)) + b"\n" for s in services)
+    write_lines(line for s in services for line in fit(s.counters.emf(s.name, now)))
 
 
 async def _emit_metrics_every(interval: float, services: Sequence[Service]) -> None:

@@ -1,5 +1,4 @@
-"""Unified diffs between config versions that show a changed secret without showing it, and
-their split into pieces that each fit one stdout line.
+"""Unified diffs between config versions that show a changed secret without showing it.
 
 :func:`unified_diff` compares the *normalised* lines (so a changed password is a changed line)
 but prints their *redacted* twins (``redact_lines`` keeps lines one for one), so a rotated key
@@ -17,21 +16,16 @@ An upload is diffed twice (against its previous version and against the desired 
 the previous and the desired texts are diffed again by later uploads: a :class:`Text` holds a
 text with its lines and private key blocks found once, for every diff it takes part in.
 
-A diff can be far larger than one stdout line may be (``bridge.output.MAX_LINE_BYTES``), so
-:func:`split_diff` cuts it into pieces whose JSON string encoding fits a byte budget, at line
-boundaries where it can and inside a line where it must; joining the pieces gives the diff
-back. :func:`budget_for` computes the budget that a record's other fields leave.
+A diff can be far larger than one stdout line may be: ``bridge.output.fit`` spreads it over
+lines with ``part``/``parts``, cut at line ends where it can and inside a line where it must.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from difflib import SequenceMatcher
 from typing import Final
 
-import orjson
-
-from bridge.output import MAX_LINE_BYTES
 from config_uploader.redact import private_key_lines, redact_some
 from config_uploader.vendor import Vendor
 
@@ -219,69 +213,3 @@ def _range(start: int, stop: int) -> str:
     if not length:
         beginning -= 1
     return f"{beginning},{length}"
-
-
-def budget_for(
-    record: Mapping[str, object], field: str = "diff", max_line_bytes: int = MAX_LINE_BYTES
-) -> int:
-    """Bytes left for ``field``'s JSON string (quotes included) in a one-line ``record``.
-
-    ``record`` must hold every other field the line will carry, varying ones (part numbers,
-    the time) at their largest, so that the line with the piece, rendered by orjson and ended
-    by a newline, stays within ``max_line_bytes``.
-    """
-    rest = len(orjson.dumps({**record, field: ""})) + 1  # the newline
-    return max_line_bytes - rest + 2  # the empty string's quotes are counted in rest
-
-
-_MIN_BUDGET: Final = 8  # two quotes and the longest escape (\u001f)
-
-
-def split_diff(diff: str, budget: int) -> list[str]:
-    """Cut ``diff`` into pieces whose ``orjson.dumps`` is at most ``budget`` bytes each.
-
-    ``"".join(pieces) == diff``. Pieces end at line ends unless one line alone is too long.
-    """
-    if budget < _MIN_BUDGET:
-        raise ValueError(f"budget {budget} is below {_MIN_BUDGET} bytes")
-    room = budget - 2  # the quotes
-    pieces: list[str] = []
-    current: list[str] = []
-    used = 0
-    for line in diff.splitlines(keepends=True):
-        cost = _cost(line)
-        if cost > room:
-            if current:
-                pieces.append("".join(current))
-                current, used = [], 0
-            tail, used = _cut(line, room, pieces)
-            current = [tail] if tail else []
-            continue
-        if used + cost > room:
-            pieces.append("".join(current))
-            current, used = [], 0
-        current.append(line)
-        used += cost
-    if current:
-        pieces.append("".join(current))
-    return pieces
-
-
-def _cost(text: str) -> int:
-    """Bytes of ``text`` inside a JSON string as orjson writes it (escapes are per character,
-    so costs add up)."""
-    return len(orjson.dumps(text)) - 2
-
-
-def _cut(line: str, room: int, pieces: list[str]) -> tuple[str, int]:
-    """Append full pieces of an over-long ``line``; return its last part and that part's cost."""
-    pos = 0
-    while pos < len(line):
-        size = min(len(line) - pos, room)
-        while (cost := _cost(line[pos : pos + size])) > room:
-            size = max(1, size * room // cost - 1)
-        if pos + size == len(line):
-            return line[pos:], cost
-        pieces.append(line[pos : pos + size])
-        pos += size
-    return "", 0

@@ -28,10 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
-
 from bridge.metrics import emf_record
-from bridge.output import iso_utc
+from bridge.output import envelope, fit
 from config_uploader import diff as diffing
 from config_uploader import vendor
 from config_uploader.body import BodyError
@@ -259,7 +257,7 @@ def verdict_lines(
         event="config.drift_metric",
         units={"drift": "Count"},
     )
-    out.append(orjson.dumps(record) + b"\n")
+    out += fit(record)
     return out
 
 
@@ -267,15 +265,9 @@ def event_lines(
     event: str, level: str, fields: dict[str, Any], now: float, diff: str | None = None
 ) -> list[bytes]:
     """One event line, or one per piece of ``diff`` (``part``/``parts``), each < 16 KiB."""
-    head = {"event": event, "level": level, "time": iso_utc(now), **fields}
-    if not diff:
-        return [orjson.dumps(head) + b"\n"]
-    widest = {**head, "part": 10**9, "parts": 10**9}
-    pieces = diffing.split_diff(diff, diffing.budget_for(widest))
-    return [
-        orjson.dumps({**head, "part": n, "parts": len(pieces), "diff": piece}) + b"\n"
-        for n, piece in enumerate(pieces, 1)
-    ]
+    return fit(
+        envelope(event, level, now, {**fields, "diff": diff} if diff else fields), split="diff"
+    )
 
 
 def normalised_text(text: str, kind: Vendor) -> diffing.Text:

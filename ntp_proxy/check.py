@@ -15,9 +15,8 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 import ntplib
-import orjson
 
-from bridge.output import iso_utc, write_lines
+from bridge.output import envelope, fit, iso_utc, write_lines
 from bridge.settings import HostPort, fail, host_port_default, positive_float
 from ntp_proxy.packet import refid_text
 
@@ -50,10 +49,7 @@ def describe(stats: Any, server: HostPort) -> dict[str, Any]:
     """The answer's fields, named as ntpq and chronyc name them."""
     stratum = int(stats.stratum)
     leap = int(stats.leap)
-    record: dict[str, Any] = {
-        "event": "ntp.check",
-        "level": "info",
-        "time": iso_utc(stats.dest_time),
+    fields: dict[str, Any] = {
         "server": str(server),
         "leap": leap,
         "version": int(stats.version),
@@ -71,11 +67,11 @@ def describe(stats: Any, server: HostPort) -> dict[str, Any]:
     }
     if stratum == 0:
         code = int(stats.ref_id).to_bytes(4, "big").rstrip(b"\0")
-        record["kiss_code"] = code.decode("ascii", "replace")
-    record["synchronised"] = leap != 3 and 1 <= stratum <= 15
-    if not record["synchronised"]:
-        record["level"] = "warning"
-    return record
+        fields["kiss_code"] = code.decode("ascii", "replace")
+    synchronised = leap != 3 and 1 <= stratum <= 15
+    fields["synchronised"] = synchronised
+    level = "info" if synchronised else "warning"
+    return envelope("ntp.check", level, stats.dest_time, fields)
 
 
 def main(argv: Sequence[str]) -> int:
@@ -86,17 +82,11 @@ def main(argv: Sequence[str]) -> int:
             server.host, version=int(args.version), port=server.port, timeout=args.timeout
         )
     except (ntplib.NTPException, OSError) as exc:
-        record: dict[str, Any] = {
-            "event": "ntp.check_failed",
-            "level": "error",
-            "time": iso_utc(time.time()),
-            "server": str(server),
-            "error": str(exc),
-        }
-        write_lines([orjson.dumps(record) + b"\n"])
+        fields = {"server": str(server), "error": str(exc)}
+        write_lines(fit(envelope("ntp.check_failed", "error", time.time(), fields)))
         return 1
     record = describe(stats, server)
-    write_lines([orjson.dumps(record) + b"\n"])
+    write_lines(fit(record))
     return 0 if record["synchronised"] else 1
 
 

@@ -2,8 +2,9 @@
 
 The line carries the output contract of DESIGN.md: ``event``, ``level``, ``time``, where the
 message came from, and the parsed fields. It never reaches ``MAX_LINE_BYTES``: Docker's log
-drivers split longer lines into separate CloudWatch events, so a long message is cut here and
-the line says so with ``truncated`` and ``original_length`` (bytes as received).
+drivers split longer lines into separate CloudWatch events, so a line over it goes through
+``bridge.output.fit``, which cuts the raw text, then structured data too big to keep, then the
+message, and the line says so with ``truncated`` and ``original_length`` (bytes as received).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 import orjson
 
 from bridge.guard import RouterNames
-from bridge.output import MAX_LINE_BYTES
+from bridge.output import MAX_LINE_BYTES, envelope, fit
 
 __all__ = ["LEVELS", "Renderer"]
 
@@ -31,9 +32,9 @@ LEVELS: dict[Any, str] = {
 
 _dumps = orjson.dumps
 _NEWLINE = orjson.OPT_APPEND_NEWLINE
-# A line must fit even if every parsed field is at its longest; past the message these are
-# capped at this many characters each, far above what RFC 5424 allows them.
-_FIELD_CAP = 255
+# What gives way when a line is too long, the least valuable first: the raw text repeats the
+# message; structured data too big to keep goes before a message that fits on its own.
+_CUT = ("raw", "structured_data", "message")
 
 
 class Renderer:
@@ -98,27 +99,25 @@ class Renderer:
         line = head + source + body[1:] if len(body) > 3 else head + source[:-1] + b"}\n"
         if len(line) <= self.max_line:
             return line
-        record: dict[str, Any] = {
-            "event": "syslog",
-            "level": LEVELS.get(severity, "info"),
-            "time": received_at,
-            "received_at": received_at,
-            "source_ip": source_ip,
-            "source_port": source_port,
-            "transport": transport,
-        }
-        record.update(fields)
-        return self._fit(record, len(data) if original_length is None else original_length)
+        source_fields = {"source_ip": source_ip, "source_port": source_port, "transport": transport}
+        record = envelope(
+            "syslog",
+            LEVELS.get(severity, "info"),
+            received_at,
+            {"received_at": received_at, **source_fields, **fields},
+        )
+        if original_length is None:
+            self.truncated += 1
+            record["original_length"] = len(data)
+        [line] = fit(record, cut=_CUT, max_line=self.max_line)
+        return line
 
     def _head(self, severity: Any, received_at: str) -> bytes:
         if len(self._heads) >= 64:  # a new second: the old stamps are done with
             self._heads.clear()
-        stamp = _dumps(received_at)
-        head = b'{"event":"syslog","level":%s,"time":%s,"received_at":%s,' % (
-            _dumps(LEVELS.get(severity, "info")),
-            stamp,
-            stamp,
-        )
+        level = LEVELS.get(severity, "info")
+        record = envelope("syslog", level, received_at, {"received_at": received_at})
+        head = _dumps(record)[:-1] + b","  # the fields follow the envelope
         self._heads[(severity, received_at)] = head
         return head
 
@@ -132,62 +131,3 @@ class Renderer:
         )
         self._sources[(source_ip, source_port, transport)] = source
         return source
-
-    def _shrink(self, record: dict[str, Any], key: str, line: bytes, whole: bool) -> bytes:
-        """Cut the string at ``key`` so the line fits; with ``whole``, only if that suffices."""
-        value = record.get(key)
-        excess = len(line) - self.max_line
-        if excess <= 0 or not isinstance(value, str) or not value:
-            return line
-        encoded = len(_dumps(value))
-        if whole and encoded - 2 < excess:
-            return line
-        record[key] = _cut(value, encoded - excess)
-        return _dumps(record, option=_NEWLINE)
-
-    def _fit(self, record: dict[str, Any], original_length: int) -> bytes:
-        """Cut long fields until the line fits: raw, then the message or structured data."""
-        if "truncated" not in record:
-            self.truncated += 1
-        record["truncated"] = True
-        record["original_length"] = original_length
-        line = _dumps(record, option=_NEWLINE)
-        line = self._shrink(record, "raw", line, whole=False)
-        # Cut the message if that is enough; else structured data too big to keep is given
-        # up first (a short message beside it is worth more), then the message is cut.
-        line = self._shrink(record, "message", line, whole=True)
-        if len(line) > self.max_line and record.get("structured_data") is not None:
-            record["structured_data"] = None
-            line = _dumps(record, option=_NEWLINE)
-        line = self._shrink(record, "message", line, whole=False)
-        if len(line) > self.max_line:
-            # Only an absurd parser result (huge hostname, app name, extra fields) gets here.
-            for key, value in list(record.items()):
-                if isinstance(value, str) and len(value) > _FIELD_CAP:
-                    record[key] = value[:_FIELD_CAP]
-                elif isinstance(value, dict | list):
-                    record[key] = None
-            line = _dumps(record, option=_NEWLINE)
-        if len(line) > self.max_line:
-            keep = ("event", "level", "time", "received_at", "source_ip", "source_port")
-            line = _dumps(
-                {k: record[k] for k in keep if k in record}
-                | {"truncated": True, "original_length": original_length},
-                option=_NEWLINE,
-            )
-        return line
-
-
-def _cut(text: str, budget: int) -> str:
-    """The longest prefix of ``text`` whose JSON string encoding fits ``budget`` bytes.
-
-    A character costs 1 to 6 bytes once encoded (``\\u0000`` escapes), so bisect the prefix.
-    """
-    low, high = 0, min(len(text), max(0, budget - 2))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if len(_dumps(text[:middle])) <= budget:
-            low = middle
-        else:
-            high = middle - 1
-    return text[:low]

@@ -2,6 +2,9 @@
 
 Daemons bind port 0 in tests and report the real ports in their ``*.started`` events, so tests
 never guess a free port and never collide when run in parallel.
+
+Every line any command writes is held to the output contract: a line of ``MAX_LINE_BYTES`` or
+more (Docker would split it into separate CloudWatch events) fails the test that ran it.
 """
 
 from __future__ import annotations
@@ -17,8 +20,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from bridge.output import MAX_LINE_BYTES
+
 ROOT = Path(__file__).resolve().parent.parent
 Line = dict[str, Any]
+
+
+def over_budget(lines: Sequence[bytes]) -> list[str]:
+    """The lines longer than the output contract allows (with their LF), shown by their start."""
+    return [
+        f"{len(line)} bytes: {line[:120]!r}..."
+        for line in lines
+        if len(line if line.endswith(b"\n") else line + b"\n") > MAX_LINE_BYTES
+    ]
 
 
 class Daemon:
@@ -37,6 +51,7 @@ class Daemon:
             cwd=ROOT,
         )
         self._lines: list[Line] = []
+        self.too_long: list[str] = []  # lines over the budget, checked when the test ends
         self._stderr: list[str] = []
         self._changed = threading.Condition()
         self._reading = threading.Event()
@@ -80,6 +95,7 @@ class Daemon:
         assert self.proc.stdout is not None
         for raw in self.proc.stdout:
             self._reading.wait()
+            self.too_long += over_budget([raw])
             try:
                 line = json.loads(raw)
                 if not isinstance(line, dict):
@@ -178,8 +194,10 @@ class Daemon:
     def __enter__(self) -> Daemon:
         return self
 
-    def __exit__(self, *_exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *_exc: object) -> None:
         self.kill()
+        if exc_type is None:
+            assert self.too_long == [], "lines of 16 KiB or more on stdout"
 
 
 def run_command(
@@ -188,7 +206,7 @@ def run_command(
     """Run an ``edge-bridge`` command to completion (tools, bad-setting checks)."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("EDGE_BRIDGE_")}
     full_env.update(env or {})
-    return subprocess.run(
+    result = subprocess.run(
         [sys.executable, "-m", "bridge.cli", *args],
         capture_output=True,
         text=True,
@@ -197,3 +215,6 @@ def run_command(
         timeout=timeout,
         check=False,
     )
+    lines = result.stdout.encode().splitlines(keepends=True)
+    assert over_budget(lines) == [], "lines of 16 KiB or more on stdout"
+    return result

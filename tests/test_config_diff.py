@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.output import MAX_LINE_BYTES
+from bridge.output import envelope, fit
 from config_uploader import diff as diffing
-from config_uploader.diff import budget_for, split_diff, unified_diff
+from config_uploader.diff import unified_diff
 from config_uploader.normalise import decode, normalise
 from config_uploader.vendor import VENDORS, Vendor, detect
 
@@ -138,48 +138,15 @@ def test_huge_rewrites_skip_the_matcher_but_stay_a_diff(monkeypatch: pytest.Monk
     assert diff.count("\n-old ") == 50 and diff.count("\n+new ") == 60
 
 
-def test_budget_leaves_room_for_the_other_fields() -> None:
-    record = {
-        "event": "config.changed",
-        "level": "info",
-        "time": "2026-11-30T16:35:23.123456Z",
-        "router": "dc1-rtr1",
-        "part": 10**9,
-        "parts": 10**9,
-    }
-    budget = budget_for(record)
-    assert budget == MAX_LINE_BYTES - len(orjson.dumps({**record, "diff": ""})) - 1 + 2
+def test_a_big_diff_is_spread_over_lines_that_each_fit() -> None:
     old, vendor = normalised("cisco-ios/rtr1-confg")
     diff = unified_diff("", old * 16, vendor)
-    pieces = split_diff(diff, budget)
-    assert len(pieces) >= 6 and "".join(pieces) == diff
-    for n, piece in enumerate(pieces, 1):
-        line = orjson.dumps({**record, "part": n, "parts": len(pieces), "diff": piece}) + b"\n"
-        assert len(line) <= MAX_LINE_BYTES
-        assert piece.endswith("\n")  # cut at line ends when lines fit
-
-
-def test_a_line_longer_than_the_budget_is_cut_inside() -> None:
-    diff = "+" + 'x"\\\x01é' * 5000 + "\n+short\n"
-    pieces = split_diff(diff, 300)
-    assert "".join(pieces) == diff
-    assert all(len(orjson.dumps(p)) <= 300 for p in pieces)
-    assert all(len(orjson.dumps(p)) > 250 for p in pieces[:-2])  # pieces are well filled
-
-
-def test_budget_too_small_is_refused() -> None:
-    with pytest.raises(ValueError, match="budget"):
-        split_diff("x", 7)
-    assert split_diff("", 8) == []
-    assert split_diff("\x01\x01", 8) == ["\x01", "\x01"]
-
-
-@settings(max_examples=500, deadline=None)
-@given(text=st.text(), budget=st.integers(min_value=8, max_value=400))
-def test_pieces_fit_and_join_back(text: str, budget: int) -> None:
-    pieces = split_diff(text, budget)
-    assert "".join(pieces) == text
-    assert all(piece and len(orjson.dumps(piece)) <= budget for piece in pieces)
+    record = envelope("config.changed", "info", 0.0, {"router": "dc1-rtr1", "diff": diff})
+    lines = [orjson.loads(line) for line in fit(record, split="diff")]
+    assert len(lines) >= 6 and "".join(line["diff"] for line in lines) == diff
+    for n, line in enumerate(lines, 1):
+        assert (line["part"], line["parts"], line["router"]) == (n, len(lines), "dc1-rtr1")
+        assert line["diff"].endswith("\n")  # cut at line ends when lines fit
 
 
 @settings(max_examples=300, deadline=None)

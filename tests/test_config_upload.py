@@ -48,6 +48,7 @@ def start(tmp_path: Path) -> Iterator[Start]:
     yield _start
     for daemon in daemons:
         daemon.kill()
+    assert [line for d in daemons for line in d.too_long] == [], "lines of 16 KiB or more"
 
 
 def stopped(daemon: Daemon) -> Daemon:
