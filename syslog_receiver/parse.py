@@ -94,10 +94,10 @@ def _parse(text: str, now: float, outer: bool) -> dict[str, Any]:
             rec = header_record(text, m, pri, now)
             if not outer or rec["hostname"] is None:
                 return rec
-            # A router's line behind the header has no tag, a counter or '<' for one (a PRI),
-            # or a '%' mnemonic: anything else, the common case, skips the call (relay.py).
+            # A router's line behind the header reads as no tag, a counter or '<' (a PRI)
+            # for one, or has a '%' mnemonic: anything else, the common case, skips the call.
             app = rec["app_name"]
-            if app is None or app.isdigit() or app[0] == "<" or "%" in rec["message"]:
+            if app is None or app[0] in "<0123456789" or "%" in rec["message"]:
                 return behind_header(text, m.end(HOSTNAME_GROUP), rec, now, _inner) or rec
             return rec
         return _headerless(text[pos:].lstrip(" "), pri)

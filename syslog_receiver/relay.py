@@ -56,11 +56,11 @@ def behind_header(
     router: dict[str, Any] | None = None
     if first == "<":
         router = parse_line(text[pos:], now)
-        if router["format"] in ("raw", "nopri"):
+        if router["format"] == "raw":  # a '<' that starts no PRI
             router = None
     elif first == "1" and text.startswith("1 ", pos):
         router = parse_rfc5424(text, pos, pri)
-    elif "%" in text and _cisco_shaped(relay):
+    elif text.find("%", pos) >= 0 and _cisco_shaped(relay):
         router = parse_cisco(text, pos, pri, now)
     elif first in "[PTI" and _YAMAHA.match(text, pos) is not None:
         router = record("yamaha", pri, None, None, None, None, None, None, text[pos:])

@@ -1245,6 +1245,11 @@ PATHOLOGICAL = {
     "tag brackets": b"<13>Nov 30 16:35:23 h " + b"a[" * (N // 2),
     "header spaces": b"<13>1 " + b"a " * (N // 2),
     "all bytes": bytes(range(256)) * (N // 256),
+    "lenient sd quotes": b'<13>1 - h a - - [x@1 a= "' + b'" ' * (N // 2),
+    "lenient sd near-closings": b'<13>1 - h a - - [x@1 a="' + b'" b' * (N // 3),
+    "lenient sd bare params": b"<13>1 - h a - - [ x@1" + b" a" * (N // 2),
+    "relayed counters": b"<189>Nov 30 16:35:24 r 1: " + b"1: " * (N // 3) + b"%",
+    "relayed lines": b"<13>Nov 30 16:35:24 r " + b"<13>Nov 30 16:35:24 r " * (N // 23),
 }
 
 
