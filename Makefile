@@ -46,6 +46,7 @@ test: debian-packages $(VENV)/.test-deps lint
 ## bench: the benchmarks against the anchors (rsyslog, chrony, a bare aiohttp handler)
 bench: $(VENV)/.test-deps debian-packages
 	$(BIN)/python bench/syslog_udp.py
+	$(BIN)/python bench/syslog_parse.py
 	$(BIN)/python bench/ntp.py
 	$(BIN)/python bench/config_upload.py
 
