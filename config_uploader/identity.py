@@ -20,9 +20,11 @@ caller falls back to its static source-IP map, then to the source IP itself):
      and without a trailing date/time stamp, unless it is a generic word such as ``config``
      or ``running-config``, in which case the nearest directory is tried the same way;
 
-3. the hostname inside the config: ``hostname X`` (IOS, EOS), ``host-name X;`` (Junos; the
-   least indented one, so a ``groups { re0 { ... } }`` copy loses to ``system``), ``set system
-   host-name X``, ``set name=X`` under ``/system identity`` (RouterOS), and for Yamaha, which
+3. the hostname inside the config, where the vendor's profile in ``config_uploader/vendors``
+   says it is (every profile's places for ``"unknown"``): ``hostname X`` (IOS, NX-OS, ASA,
+   EOS, AOS-CX), ``host-name X;`` (Junos; the least indented one, so a ``groups { re0 { ... }
+   }`` copy loses to ``system``), ``set system host-name X`` (Junos, VyOS), ``set name=X``
+   under ``/system identity`` (RouterOS), ``set hostname X`` (FortiOS), and for Yamaha, which
    has no hostname, ``console prompt X`` else ``snmp sysname X``.
 
 Every name passes through :func:`canonical_name`: lower-cased (``RTR1`` from a file name and
@@ -39,6 +41,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from config_uploader.vendor import Vendor
+from config_uploader.vendors import PROFILES, Profile
 
 MAX_NAME: Final = 64
 
@@ -140,55 +143,33 @@ def _meaningful(segment: str) -> str | None:
     return canonical_name(stem)
 
 
-_M = re.MULTILINE
-_HOSTNAME: Final = re.compile(r"^hostname (\S+)", _M)
-_JUNOS_HOST: Final = re.compile(r'^(\s*)host-name ("[^"\n]*"|[^\s;]+);', _M)
-_JUNOS_SET_HOST: Final = re.compile(r"^set system host-name (\S+)", _M)
-_ROUTEROS_IDENTITY: Final = re.compile(
-    r'^/system identity(?:\n| )set name=("(?:[^"\\\n]|\\.)*"|\S+)', _M
-)
-_YAMAHA_PROMPT: Final = re.compile(r'^console prompt ("[^"\n]*"|\S+)', _M)
-_YAMAHA_SYSNAME: Final = re.compile(r'^snmp sysname ("[^"\n]*"|\S+)', _M)
+def _finders(profile: Profile) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile("^" + pattern, re.MULTILINE) for pattern in profile.hostname)
+
+
+_FINDERS: Final = {name: _finders(profile) for name, profile in PROFILES.items()}
 
 
 def from_config(text: str, vendor: Vendor) -> str | None:
     """The router's own name as written in its (normalised) config, or ``None``."""
-    finders = {
-        "cisco-ios": (_cisco,),
-        "eos": (_cisco,),
-        "junos": (_junos,),
-        "routeros": (_routeros,),
-        "yamaha": (_yamaha,),
-        "unknown": (_cisco, _junos, _routeros, _yamaha),
-    }[vendor]
-    for finder in finders:
-        name = canonical_name(finder(text))
+    finders = _FINDERS.get(vendor)
+    for finder in finders if finders is not None else sum(_FINDERS.values(), ()):
+        name = canonical_name(_found(finder, text))
         if name:
             return name
     return None
 
 
-def _cisco(text: str) -> str | None:
-    match = _HOSTNAME.search(text)
-    return match.group(1) if match else None
-
-
-def _junos(text: str) -> str | None:
-    candidates = [(len(m.group(1)), m.group(2)) for m in _JUNOS_HOST.finditer(text)]
-    if candidates:
-        return min(candidates, key=lambda c: c[0])[1]
-    match = _JUNOS_SET_HOST.search(text)
-    return match.group(1) if match else None
-
-
-def _routeros(text: str) -> str | None:
-    match = _ROUTEROS_IDENTITY.search(text)
-    return match.group(1).replace('\\"', '"') if match else None
-
-
-def _yamaha(text: str) -> str | None:
-    match = _YAMAHA_PROMPT.search(text) or _YAMAHA_SYSNAME.search(text)
-    return match.group(1) if match else None
+def _found(finder: re.Pattern[str], text: str) -> str | None:
+    """The name ``finder`` finds: the first match's, or the least indented one's if the
+    pattern has an ``indent`` group; quotes' escapes undone."""
+    if "indent" in finder.groupindex:
+        candidates = [(len(m.group("indent")), m.group("name")) for m in finder.finditer(text)]
+        found = min(candidates, key=lambda c: c[0])[1] if candidates else None
+    else:
+        match = finder.search(text)
+        found = match.group("name") if match else None
+    return found.replace('\\"', '"') if found else None
 
 
 def identify(

@@ -12,18 +12,14 @@ exactly that noise and nothing else:
   blank lines are dropped; a non-empty result ends with exactly one LF;
 * the command echoed as the first line (Yamaha's HTTP upload writes ``show config``; captures
   start with ``show running-config``, ``show configuration``, ``/export``) is dropped;
-* volatile lines are dropped per vendor (with ``"unknown"`` all of them):
-
-  - yamaha: ``# Reporting Date: ...``
-  - cisco-ios and eos: ``Building configuration...``, ``Current configuration : N bytes``,
-    ``! Last configuration change at ...``, ``! NVRAM config last updated at ...``,
-    ``! No configuration change since last restart``, ``ntp clock-period N``, and EOS's
-    ``! Startup-config last modified at ...``
-  - junos: ``## Last commit: ...`` and ``## Last changed: ...``
-  - routeros: the export header ``# nov/30/2026 16:35:23 by RouterOS 7.16`` (or
-    ``# 2026-11-30 16:35:23 by RouterOS 7.16``) keeps only ``# by RouterOS 7.16``, and
-    ``\\``-continued lines are joined (the wrap points move whenever a value's length does);
-
+* volatile lines are dropped and volatile parts of kept lines cut, as the vendor's profile in
+  ``config_uploader/vendors`` declares (with ``"unknown"``, every profile's): report dates
+  (Yamaha ``# Reporting Date:``, Junos ``## Last commit:``), byte counts and change stamps
+  (IOS ``Current configuration : N bytes``, ``! Last configuration change at ...``), the
+  RouterOS export date (``# nov/30/2026 16:35:23 by RouterOS 7.16`` keeps ``# by RouterOS
+  7.16``), the FortiOS ``#conf_file_ver=`` and the admin who saved it;
+* where a profile says a ``\\`` at a line end continues the line (RouterOS), continued lines
+  are joined (the wrap points move whenever a value's length does);
 * lines naming firmware (``# RTX1210 Rev.14.01.05 ...``, ``version 15.9``,
   ``version 21.4R3.15;``, ``! device: ... EOS-4.28.3M``, RouterOS's version) stay: an upgrade
   is a real change.
@@ -38,48 +34,40 @@ from collections.abc import Iterator
 from typing import Final
 
 from config_uploader.vendor import Vendor
+from config_uploader.vendors import PROFILES, Profile
 
-_ECHO: Final = re.compile(
+ECHO: Final = re.compile(
     r"(?:[\w.@()\[\]/-]{0,64}[>#] ?)?"
     r"(?:show (?:config(?:uration)?|running-config|startup-config|run)\b.*|/?export\b.*)"
 )
 
-_VOLATILE: Final[dict[Vendor, str]] = {
-    "yamaha": r"# Reporting Date:.*",
-    "cisco-ios": (
-        r"Building configuration\.\.\."
-        r"|Current configuration ?: ?\d+ bytes"
-        r"|! ?Last configuration change at .*"
-        r"|! ?NVRAM config last updated at .*"
-        r"|! ?No configuration change since last restart.*"
-        r"|ntp clock-period \d+"
-    ),
-    "eos": r"! Startup-config last modified at .*",
-    "junos": r"## Last (?:commit|changed): .*",
-}
+
+def _uses(vendor: Vendor) -> tuple[Profile, ...]:
+    """The profiles whose rules normalise a config of ``vendor``: its own, or all if unknown."""
+    profile = PROFILES.get(vendor)
+    return (profile,) if profile is not None else tuple(PROFILES.values())
 
 
-# EOS prints the same Cisco-style banners when asked for them.
-_USES: Final[dict[Vendor, tuple[Vendor, ...]]] = {
-    "yamaha": ("yamaha",),
-    "cisco-ios": ("cisco-ios",),
-    "eos": ("cisco-ios", "eos"),
-    "junos": ("junos",),
-    "routeros": (),
-    "unknown": ("yamaha", "cisco-ios", "eos", "junos"),
-}
-# Whole volatile lines, each with the newline before it, in one expression per vendor: it runs
-# over the text with a newline put in front, so re jumps from newline to newline.
-_DROP: Final = {
-    vendor: re.compile(r"\n(?:" + "|".join(_VOLATILE[u] for u in uses) + r")(?=\n|\Z)")
-    for vendor, uses in _USES.items()
-    if uses
-}
+def _volatile(vendor: Vendor) -> re.Pattern[str] | None:
+    """Whole volatile lines, each with the newline before it, in one expression: it runs over
+    the text with a newline put in front, so re jumps from newline to newline."""
+    lines = sorted({line for p in _uses(vendor) for line in p.volatile})
+    return re.compile(r"\n(?:" + "|".join(lines) + r")(?=\n|\Z)") if lines else None
 
-_ROUTEROS_HEADER: Final = re.compile(
-    r"\n# (?:[A-Za-z]{3}/\d{1,2}/\d{4}|\d{4}[-/]\d{2}[-/]\d{2}) \d{1,2}:\d{2}:\d{2}"
-    r" (by RouterOS\b.*)(?=\n|\Z)"
-)
+
+def _rewrites(vendor: Vendor) -> tuple[tuple[re.Pattern[str], str], ...]:
+    return tuple(
+        (re.compile(r"\n" + pattern + r"(?=\n|\Z)"), replacement)
+        for p in _uses(vendor)
+        for pattern, replacement in p.rewrites
+    )
+
+
+_DROP: Final = {vendor: _volatile(vendor) for vendor in (*PROFILES, "unknown")}
+_REWRITE: Final = {vendor: _rewrites(vendor) for vendor in (*PROFILES, "unknown")}
+_JOIN: Final = {
+    vendor: any(p.continued_lines for p in _uses(vendor)) for vendor in (*PROFILES, "unknown")
+}
 _CONTINUATION: Final = re.compile(r"\\[ \t]*\n[ \t]*")
 
 
@@ -117,7 +105,7 @@ def normalise_lines(text: str, vendor: Vendor) -> list[str]:
     """The lines of :func:`normalise`'s result, without their line ends.
 
     The text is split once and the lines are what a diff works on, so the caller need not
-    split the result again. Volatile lines and RouterOS headers are found by one regular
+    split the result again. Volatile lines and lines to rewrite are found by one regular
     expression each over the whole text (a per-line loop in Python costs several times more
     on a 64 KiB config) and then taken out of, or replaced in, the list by index.
     ``tests/test_config_fastpaths.py`` holds the line-by-line statement of the same rules and
@@ -125,27 +113,27 @@ def normalise_lines(text: str, vendor: Vendor) -> list[str]:
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if vendor in ("routeros", "unknown") and "\\" in text:
+    if _JOIN.get(vendor, True) and "\\" in text:
         text = _CONTINUATION.sub("", text)
     # Every line without trailing blanks: blank lines are then empty ones.
     lines = list(map(str.rstrip, text.split("\n")))
     start = 0
     while start < len(lines) and not lines[start]:
         start += 1
-    if start < len(lines) and _ECHO.fullmatch(lines[start]):
+    if start < len(lines) and ECHO.fullmatch(lines[start]):
         start += 1
-    drop = _DROP.get(vendor)
-    rewrite = vendor in ("routeros", "unknown") and "by RouterOS" in text
+    drop = _DROP.get(vendor, _DROP["unknown"])
+    rewrites = _REWRITE.get(vendor, _REWRITE["unknown"])
     dropped: list[int] = []
-    if drop is not None or rewrite:
+    if drop is not None or rewrites:
         # A newline in front of each line (the first included), so that re jumps from
         # newline to newline; a match starting at the n-th newline is line n.
         scan = "\n" + "\n".join(lines)
         if drop is not None:
             dropped = [k for k, _ in _numbered(scan, drop) if k >= start]
-        if rewrite:
-            for k, match in _numbered(scan, _ROUTEROS_HEADER):
-                lines[k] = "# " + match.group(1)
+        for pattern, replacement in rewrites:
+            for k, match in _numbered(scan, pattern):
+                lines[k] = match.expand(replacement)
     if len(dropped) > _MANY_DROPS:
         gone = set(dropped)
         kept = [line for k, line in enumerate(lines) if k >= start and k not in gone]

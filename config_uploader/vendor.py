@@ -1,11 +1,15 @@
 """Which router family wrote a config, judged from its text alone.
 
 Uploads arrive without a trustworthy label (a Yamaha names its file after a date, Oxidized says
-nothing), and normalising and redaction rules differ per family, so the content decides. A few
-lines are unmistakable (a Yamaha ``# RTX1210 Rev.14.01.05`` banner, RouterOS's ``by RouterOS``
-export header, Arista's ``! device: ... EOS-``); otherwise characteristic commands are counted
-and the family with the clearly highest score wins. Anything ambiguous is ``"unknown"``, which
-makes redaction apply every family's rules: misdetection costs readability, never a leak.
+nothing), and normalising and hostname rules differ per family, so the content decides, from
+what each profile of ``config_uploader/vendors`` declares. A few lines are unmistakable (a
+Yamaha ``# RTX1210 Rev.14.01.05`` banner, RouterOS's ``by RouterOS`` export header, Arista's
+``! device: ... EOS-``) but only among the first :data:`HEAD_LINES` lines, where routers write
+them: a banner further down quoting such a line decides nothing. Otherwise characteristic
+commands are counted and the family with the clearly highest score wins. Anything ambiguous is
+``"unknown"``, which makes normalising and naming try every family. Redaction does not depend
+on the result: every family's secret rules run on every config, so a misdetection costs
+nothing but readability.
 
 Only the first :data:`SCAN_CHARS` characters are read, so the cost is bounded for any input.
 """
@@ -13,83 +17,26 @@ Only the first :data:`SCAN_CHARS` characters are read, so the cost is bounded fo
 from __future__ import annotations
 
 import re
-from typing import Final, Literal, get_args
+from typing import Final
 
-Vendor = Literal["yamaha", "cisco-ios", "junos", "eos", "routeros", "unknown"]
-VENDORS: Final[tuple[Vendor, ...]] = get_args(Vendor)
+from config_uploader.vendors import PROFILES, UNKNOWN
+
+Vendor = str
+"""A family's name as :data:`~config_uploader.vendors.PROFILES` knows it, or ``"unknown"``."""
+VENDORS: Final[tuple[Vendor, ...]] = (*PROFILES, UNKNOWN)
 
 SCAN_CHARS: Final = 16384
 """How much of the text is looked at: banners and characteristic commands come early."""
+HEAD_LINES: Final = 12
+"""How many lines from the top may hold a decisive banner."""
 
 # One match is enough: these lines are written by the router itself.
-_DECISIVE: Final[tuple[tuple[Vendor, str], ...]] = (
-    ("yamaha", r"# (?:RTX|NVR|RT|FWX|SRT|vRX|YSL)\S* Rev\.\d"),
-    ("yamaha", r"# Reporting Date: "),
-    ("routeros", r"# .{0,40}\bby RouterOS \d"),
-    ("eos", r"! device: .*\bEOS-\d"),
-    ("junos", r"## Last (?:commit|changed): "),
-    ("junos", r"(?:set )?version \d+\.\d+[A-Z]\d"),
+_DECISIVE: Final[tuple[tuple[Vendor, str], ...]] = tuple(
+    (name, pattern) for name, profile in PROFILES.items() for pattern in profile.decisive
 )
-
 # Characteristic commands (at a line start), each worth one point for its family.
 _HINTS: Final[dict[Vendor, tuple[str, ...]]] = {
-    "yamaha": (
-        r"ip lan\d+ address ",
-        r"pp select ",
-        r"tunnel select ",
-        r"ip filter \d+ ",
-        r"nat descriptor ",
-        r"ipsec ike ",
-        r"login user ",
-        r"administrator password",
-        r"dhcp scope \d",
-        r"security class ",
-        r"ip route default gateway ",
-    ),
-    "cisco-ios": (
-        r"Building configuration",
-        r"Current configuration : \d+ bytes",
-        r"version \d+\.\d+$",
-        r"service timestamps ",
-        r"boot-start-marker",
-        r"interface (?:GigabitEthernet|FastEthernet|TenGigabitEthernet|Serial|Dialer)",
-        r"line vty ",
-        r"ip cef$",
-        r"enable (?:secret|password) \d ",
-        r"control-plane$",
-    ),
-    "eos": (
-        r"! Command: show running-config",
-        r"interface Ethernet\d",
-        r"interface Management\d",
-        r"management api ",
-        r"daemon TerminAttr",
-        r"username \S+ .*\brole network-",
-        r"(?:username|enable|aaa root) .*\bsecret sha512 ",
-        r"transceiver qsfp ",
-        r"service routing protocols model ",
-    ),
-    "junos": (
-        r"system \{$",
-        r"interfaces \{$",
-        r"protocols \{$",
-        r" {4}host-name \S+;$",
-        r"set system ",
-        r"set interfaces ",
-        r"set protocols ",
-        r"routing-options \{$",
-        r"policy-options \{$",
-    ),
-    "routeros": (
-        r"/interface ",
-        r"/ip address$",
-        r"/ip firewall ",
-        r"/system identity$",
-        r"/system identity set ",
-        r"add \S+=",
-        r"set \[ find ",
-        r"# software id = ",
-    ),
+    name: profile.hints for name, profile in PROFILES.items()
 }
 
 
@@ -156,7 +103,8 @@ _HINT_RE: Final = _combined(
 def detect(text: str) -> Vendor:
     """The family that wrote ``text``, or ``"unknown"``."""
     head = "\n" + text[:SCAN_CHARS]
-    decisive = _DECISIVE_RE.search(head)
+    top = head[: _nth_newline(head, HEAD_LINES + 1)]
+    decisive = _DECISIVE_RE.search(top)
     if decisive and decisive.lastgroup:
         return _DECISIVE[int(decisive.lastgroup[1:])][0]
     seen = {match.lastgroup for match in _HINT_RE.finditer(head)}
@@ -165,7 +113,17 @@ def detect(text: str) -> Vendor:
         if name:
             scores[_HINT_NAMES[name]] += 1
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
-    (best, top), (_, second) = ranked[0], ranked[1]
-    if top >= 2 and top > second:
+    (best, points), (_, second) = ranked[0], ranked[1]
+    if points >= 2 and points > second:
         return best
-    return "unknown"
+    return UNKNOWN
+
+
+def _nth_newline(text: str, n: int) -> int:
+    """Where the ``n``-th newline of ``text`` is (its length if it has fewer)."""
+    at = -1
+    for _ in range(n):
+        at = text.find("\n", at + 1)
+        if at < 0:
+            return len(text)
+    return at

@@ -5,6 +5,13 @@ message came from, and the parsed fields. It never reaches ``MAX_LINE_BYTES``: D
 drivers split longer lines into separate CloudWatch events, so a line over it goes through
 ``bridge.output.fit``, which cuts the raw text, then structured data too big to keep, then the
 message, and the line says so with ``truncated`` and ``original_length`` (bytes as received).
+
+Routers log typed commands (Cisco ``%PARSER-5-CFGLOG_LOGGEDCMD``, Junos
+``UI_CMDLINE_READ_LINE`` and ``UI_CFGAUDIT_*``, ...), and a command can carry a secret
+(``snmp-server community S3cret``). So the message, the structured data values and the raw
+text pass through the fail-closed redactor of ``bridge.secrets`` first; a cheap test for its
+trigger words lets the many lines without any go by untouched. A line that lost a secret says
+so with ``redacted: true``.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import orjson
 
 from bridge.guard import RouterNames
 from bridge.output import MAX_LINE_BYTES, envelope, fit
+from bridge.secrets import might_hold_secret, redact_line
 
 __all__ = ["LEVELS", "Renderer"]
 
@@ -40,7 +48,15 @@ _CUT = ("raw", "structured_data", "message")
 class Renderer:
     """Builds output lines; holds what does not change per message (options, router names)."""
 
-    __slots__ = ("_heads", "_sources", "include_raw", "max_line", "routers", "truncated")
+    __slots__ = (
+        "_heads",
+        "_sources",
+        "include_raw",
+        "max_line",
+        "redacted",
+        "routers",
+        "truncated",
+    )
 
     def __init__(
         self,
@@ -53,6 +69,7 @@ class Renderer:
         self.routers = routers or RouterNames(())
         self.max_line = max_line
         self.truncated = 0  # lines cut since the caller last reset it (a counter)
+        self.redacted = 0  # lines that lost a secret since the caller last reset it
         # Encoded pieces that repeat from line to line: the envelope up to ``time`` and
         # ``received_at`` (one per severity for the current second's stamp), and the
         # source address, port and transport (routers send from one port).
@@ -87,6 +104,9 @@ class Renderer:
             fields["original_length"] = original_length
         if self.include_raw:
             fields["raw"] = data.decode("utf-8", "backslashreplace")
+        if _redact(fields):
+            fields["redacted"] = True
+            self.redacted += 1
         severity = fields.get("severity")
         head = self._heads.get((severity, received_at))
         if head is None:
@@ -131,3 +151,43 @@ class Renderer:
         )
         self._sources[(source_ip, source_port, transport)] = source
         return source
+
+
+def _redact(fields: dict[str, Any]) -> bool:
+    """Redact secrets in the message, structured data values and raw text; True if any went."""
+    changed = False
+    for key in ("message", "raw"):
+        text = fields.get(key)
+        if isinstance(text, str) and might_hold_secret(text):
+            redacted = redact_line(text)
+            if redacted != text:
+                fields[key] = redacted
+                changed = True
+    sd = fields.get("structured_data")
+    if sd:
+        for params in sd.values():
+            for name, value in params.items():
+                new = _redact_param(name, value)
+                if new is not value:
+                    params[name] = new
+                    changed = True
+    return changed
+
+
+def _redact_param(name: str, value: str | list[str]) -> str | list[str]:
+    """A structured data value redacted as ``name=value`` would be (``value`` itself, the
+    same object, if no secret is found in it)."""
+    if isinstance(value, str):
+        return _redact_value(name, value)
+    values = [_redact_value(name, v) for v in value]
+    return values if any(a is not b for a, b in zip(values, value, strict=True)) else value
+
+
+def _redact_value(name: str, value: str) -> str:
+    text = f"{name}={value}"
+    if not might_hold_secret(text):
+        return value
+    redacted = redact_line(text)
+    if redacted == text:
+        return value
+    return redacted.partition("=")[2] if redacted.startswith(name + "=") else redacted

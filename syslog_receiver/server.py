@@ -61,6 +61,7 @@ COUNTERS = (
     "dropped_not_allowed",
     "dropped_rate_limited",
     "truncated",
+    "redacted",
     "malformed_frames",
     "parse_errors",
     "kernel_drops",
@@ -390,6 +391,9 @@ class Receiver:
         if renderer.truncated:
             values["truncated"] += renderer.truncated
             renderer.truncated = 0
+        if renderer.redacted:
+            values["redacted"] += renderer.redacted
+            renderer.redacted = 0
 
     # -- TCP connection bookkeeping --------------------------------------------------------
 

@@ -22,6 +22,7 @@ from config_uploader import vendor as vendors
 from config_uploader.normalise import decode, normalise
 from config_uploader.redact import private_key_lines, redact_some
 from config_uploader.vendor import VENDORS, Vendor, detect
+from config_uploader.vendors import PROFILES, Profile
 
 DATA = Path(__file__).parent / "data" / "configs"
 SAMPLES = sorted(DATA.glob("*/*"))
@@ -30,28 +31,30 @@ SAMPLES = sorted(DATA.glob("*/*"))
 # -- the references ------------------------------------------------------------------------
 
 
+def used(vendor: Vendor) -> list[Profile]:
+    """The profiles that normalise a config of ``vendor``: its own, or all if unknown."""
+    return [PROFILES[vendor]] if vendor in PROFILES else list(PROFILES.values())
+
+
 def reference_normalise(text: str, vendor: Vendor) -> str:
     """normalise() as a loop over lines: the statement the fast version must equal."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if vendor in ("routeros", "unknown") and "\\" in text:
+    if any(p.continued_lines for p in used(vendor)) and "\\" in text:
         text = re.sub(r"\\[ \t]*\n[ \t]*", "", text)
     lines = [line.rstrip() for line in text.split("\n")]
     start = 0
     while start < len(lines) and not lines[start]:
         start += 1
-    if start < len(lines) and normalising._ECHO.fullmatch(lines[start]):
+    if start < len(lines) and normalising.ECHO.fullmatch(lines[start]):
         start += 1
-    volatile = [re.compile(normalising._VOLATILE[used]) for used in normalising._USES[vendor]]
+    volatile = [re.compile(line) for p in used(vendor) for line in p.volatile]
     kept = [line for line in lines[start:] if not any(v.fullmatch(line) for v in volatile)]
-    header = re.compile(
-        r"# (?:[A-Za-z]{3}/\d{1,2}/\d{4}|\d{4}[-/]\d{2}[-/]\d{2}) \d{1,2}:\d{2}:\d{2}"
-        r" (by RouterOS\b.*)"
-    )
-    if vendor in ("routeros", "unknown"):
-        for i, line in enumerate(kept):
-            if found := header.fullmatch(line):
-                kept[i] = "# " + found.group(1)
+    for p in used(vendor):
+        for pattern, replacement in p.rewrites:
+            for i, line in enumerate(kept):
+                if found := re.fullmatch(pattern, line):
+                    kept[i] = found.expand(replacement)
     first, last = 0, len(kept)
     while first < last and not kept[first]:
         first += 1
@@ -61,20 +64,20 @@ def reference_normalise(text: str, vendor: Vendor) -> str:
 
 
 def reference_detect(text: str) -> Vendor:
-    """detect() with each pattern tried on each line start, in table order."""
+    """detect() with each pattern tried on each line start, in registry order."""
     lines = text[: vendors.SCAN_CHARS].split("\n")
-    for line in lines:
-        for kind, pattern in vendors._DECISIVE:
-            if re.match(pattern, line):
+    for line in lines[: vendors.HEAD_LINES]:
+        for kind, profile in PROFILES.items():
+            if any(re.match(pattern, line) for pattern in profile.decisive):
                 return kind
     seen: set[tuple[Vendor, int]] = set()
     for line in lines:
-        for kind, patterns in vendors._HINTS.items():
-            hit = next((j for j, p in enumerate(patterns) if re.match(p, line)), None)
+        for kind, profile in PROFILES.items():
+            hit = next((j for j, p in enumerate(profile.hints) if re.match(p, line)), None)
             if hit is not None:
                 seen.add((kind, hit))
                 break
-    scores = {kind: sum(1 for k, _ in seen if k == kind) for kind in vendors._HINTS}
+    scores = {kind: sum(1 for k, _ in seen if k == kind) for kind in PROFILES}
     ranked = sorted(scores.items(), key=lambda kv: kv[1], reverse=True)
     (best, top), (_, second) = ranked[0], ranked[1]
     return best if top >= 2 and top > second else "unknown"

@@ -1,9 +1,10 @@
 """No secret of any sample config reaches stdout or a redacted read, whatever the upload does.
 
-Every sample is uploaded as is (its first version: the whole config as a diff), then with every
-secret rotated (a diff of changed secret lines), checked against a desired copy that differs
-(a drift diff), and read back through the API redacted. The secrets listed in
-``tests/data/configs/secrets.json`` and their rotated twins must appear nowhere.
+Every sample (every family of ``config_uploader/vendors``) is uploaded after a one-line stub
+(so every line goes through a ``config.changed`` diff), then with every secret rotated (a diff
+of changed secret lines), checked against a desired copy that differs (a drift diff), and read
+back through the API redacted: each version, and the diff API between them. The secrets listed
+in ``tests/data/configs/secrets.json`` and their rotated twins must appear nowhere.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ async def test_no_secret_on_stdout_or_in_redacted_reads(tmp_path: Path) -> None:
             changed = changed.replace(secret, rotated(secret))
         every_secret += secrets + [rotated(s) for s in secrets]
         router = f"r-{Path(sample).stem.replace('_', '-').replace('.', '-')}"
-        uploads += [(router, original.encode()), (router, changed.encode())]
+        stub = b"! stub\n"
+        uploads += [(router, stub), (router, original.encode()), (router, changed.encode())]
         # The intended config differs in its secrets too: the drift diff must hide them.
         (desired / router).write_text(original.replace(secrets[0], rotated(rotated(secrets[0]))))
         every_secret.append(rotated(rotated(secrets[0])))
@@ -77,7 +79,13 @@ async def test_no_secret_on_stdout_or_in_redacted_reads(tmp_path: Path) -> None:
                     assert r.status == 200, await r.text()
                     assert (await r.json())["changed"] is True
             for router in sorted({r for r, _ in uploads}):
-                for path in ("versions/00000001", "versions/00000002", "diff"):
+                for path in (
+                    "versions/00000002",
+                    "versions/00000003",
+                    "diff",
+                    "diff?from=00000001&to=00000002",
+                    "diff?from=00000001&to=00000003",
+                ):
                     async with session.get(f"{base}/routers/{router}/{path}") as r:
                         assert r.status == 200
                         served.append(await r.text())
@@ -93,7 +101,7 @@ async def test_no_secret_on_stdout_or_in_redacted_reads(tmp_path: Path) -> None:
         diff = "".join(
             e["diff"]
             for e in daemon.events("config.changed")
-            if e["router"] == router and e["version"] == "00000002"
+            if e["router"] == router and e["version"] == "00000003"
         )
         old, new, *body = diff.splitlines()
         assert old.startswith("--- ") and new.startswith("+++ "), router

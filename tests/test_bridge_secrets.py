@@ -1,0 +1,207 @@
+"""The fail-closed layer: secrets found by shape, whatever the vendor, in configs and in logs.
+
+Every case here must hold with no vendor rule at all (``redact_line`` knows none), because
+the syslog receiver has only this layer and a config may be detected as the wrong family.
+The first cases are the leaks the issue reports (RADIUS server-key, SNMP host communities,
+NX-OS SNMPv3 users, URL passwords, set-style configs, hmac-sha2-256/sha1 NTP keys,
+RouterOS escaped quotes).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bridge.secrets import REDACTED, might_hold_secret, private_key_lines, redact_line
+
+# (line, the secret in it, what the redacted line keeps before the marker)
+LEAKED_BEFORE: list[tuple[str, str, str]] = [
+    (" client 10.20.0.11 server-key 7 0822455D0A16Ab", "0822455D0A16Ab", "server-key 7 "),
+    (" client 10.0.0.2 vrf MGMT server-key DynAuthPlain", "DynAuthPlain", "server-key "),
+    ("snmp-server host 10.20.0.90 version 2c TrapComm1", "TrapComm1", "version 2c "),
+    ("snmp-server host 10.0.0.9 vrf M informs version 2c InfComm", "InfComm", "version 2c "),
+    ("snmp-server host 10.0.0.9 traps version 2c NxComm udp-port 162", "NxComm", "2c "),
+    (
+        "snmp-server user admin network-admin auth md5 0x5e3a1f9c8b7d priv 0x1a2b3c4d localizedkey",
+        "0x5e3a1f9c8b7d",
+        "auth md5 ",
+    ),
+    (
+        "snmp-server user admin network-admin auth md5 0x5e3a1f9c8b7d priv 0x1a2b3c4d localizedkey",
+        "0x1a2b3c4d",
+        "priv ",
+    ),
+    ("snmp-server user u G v3 auth sha AuthPw1 priv aes 128 PrivPw1", "PrivPw1", "aes 128 "),
+    (" path scp://archiver:ArchPw%40x@10.0.0.80/configs/$h-config", "ArchPw%40x", "archiver:"),
+    ('archive-sites "ftp://bk:Ftp!Pw@10.0.0.8/j" password "$9$x"', "Ftp!Pw", "bk:"),
+    ("set protocols bgp neighbor 169.254.1.1 password 'VyosBgp Pw'", "VyosBgp Pw", "password "),
+    ("set interfaces wireguard wg0 private-key 'aBcD+eF/gh='", "aBcD+eF/gh=", "private-key "),
+    ("set interfaces wireguard wg0 peer x preshared-key 'Psk+1='", "Psk+1=", "preshared-key "),
+    ("set service snmp community S3cretComm authorization ro", "S3cretComm", "community "),
+    ("    set password ENC SH2abcdefFortiHash=", "SH2abcdefFortiHash=", "ENC "),
+    ("        set auth-pwd ENC FgtAuthPwEnc==", "FgtAuthPwEnc==", "ENC "),
+    ("        set psksecret ENC FgtPskEnc==", "FgtPskEnc==", "ENC "),
+    ("ntp authentication-key 1 hmac-sha2-256 NtpHmacKey", "NtpHmacKey", "hmac-sha2-256 "),
+    ("ntp authentication-key 2 sha1 NtpSha1Key", "NtpSha1Key", "sha1 "),
+    ("ntp authentication-key 3 md5 NtpMd5Key 7", "NtpMd5Key", "md5 "),
+    ('add name=remote1 password=\\"RosPw Quoted\\" service=l2tp', "RosPw Quoted", "password="),
+    ('add name=r2 password="RosPw\\"Inner" service=l2tp', 'RosPw\\"Inner', "password="),
+]
+
+SHAPES: list[tuple[str, str]] = [
+    ("user x hash $6$salt$Sha512CryptHashValue", "Sha512CryptHashValue"),
+    ("enable secret 5 $1$mERr$hx5rVt7rPNoS4wqbXKX7m0", "hx5rVt7rPNoS4wqbXKX7m0"),
+    ('secret "$9$JunosNine.x1"; ## SECRET-DATA', "JunosNine"),
+    ("enable password $sha512$5000$Salt==$AsaHash== pbkdf2", "AsaHash"),
+    ("something 7 0822455D0A16 else", "0822455D0A16"),
+    ("<password>PanPlain1</password>", "PanPlain1"),
+    ('{"username": "a", "password": "JsonPw1"}', "JsonPw1"),
+    ("user admin group administrators password ciphertext AQBapCipher", "AQBapCipher"),
+    ("radius-server host 10.0.0.1 key ciphertext AQBapRadius vrf mgmt", "AQBapRadius"),
+    ("license smart trust idtoken SmartTok123 all", "SmartTok123"),
+    ("%PARSER-5-CFGLOG_LOGGEDCMD: User:admin  logged command:snmp-server community Ab1 RO", "Ab1"),
+    ("UI_CMDLINE_READ_LINE: User 'root', command 'set snmp community JnCmd1 '", "JnCmd1"),
+    (" standby 1 authentication HsrpPlain", "HsrpPlain"),
+    (" vrrp 2 authentication text VrrpPlain", "VrrpPlain"),
+    (" ip nhrp authentication NhrpKey", "NhrpKey"),
+    ("-----BEGIN RSA PRIVATE KEY-----MIIEowInline", "MIIEowInline"),
+]
+
+INTACT = [
+    "interface GigabitEthernet0/0/0",
+    " ip address 10.20.1.1 255.255.255.0",
+    "ip access-list extended MGMT-IN",
+    " permit tcp 10.20.0.0 0.0.255.255 any eq 22",
+    "router bgp 65020",
+    " neighbor 169.254.10.1 send-community both",
+    "set policy-options community AWS members 64512:100",
+    " set community 65000:100 additive",
+    "service password-encryption",
+    "feature password encryption aes",
+    "crypto key generate rsa modulus 2048",
+    "key chain BGP-KEYS",
+    "ntp server 10.0.0.123 key 1 prefer",
+    "ntp trusted-key 1",
+    "ip ssh server algorithm hostkey rsa-sha2-512",
+    "ip filter 200030 pass * 192.168.10.0/24 icmp * *",
+    "Failed password for invalid user admin from 10.1.2.3 port 22 ssh2",
+    "accepted publickey for netops from 10.9.8.7",
+    "%SEC_LOGIN-5-LOGIN_SUCCESS: Login Success [user: admin] [Source: 10.1.1.1]",
+    "set interfaces wireguard wg0 peer x public-key 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk='",
+    "    authentication-order [ tacplus radius password ];",
+]
+
+
+@pytest.mark.parametrize(("line", "secret", "kept"), LEAKED_BEFORE)
+def test_the_reported_leaks_are_closed_by_the_generic_layer(
+    line: str, secret: str, kept: str
+) -> None:
+    redacted = redact_line(line)
+    assert secret not in redacted
+    assert kept + REDACTED in redacted, redacted
+
+
+@pytest.mark.parametrize(("line", "secret"), SHAPES)
+def test_secrets_are_found_by_shape(line: str, secret: str) -> None:
+    assert might_hold_secret(line)
+    assert secret not in redact_line(line)
+
+
+@pytest.mark.parametrize("line", INTACT)
+def test_configuration_and_log_text_without_secrets_stays(line: str) -> None:
+    assert redact_line(line) == line
+
+
+def test_the_gate_lets_common_log_lines_pass_untouched() -> None:
+    for line in (
+        "%LINK-3-UPDOWN: Interface GigabitEthernet0/1, changed state to up",
+        "UI_COMMIT: User 'netops' requested 'commit' operation (comment: none) bench=x-1",
+        "%SYS-5-CONFIG_I: Configured from console by admin on vty0 (10.1.2.3)",
+    ):
+        assert not might_hold_secret(line)
+
+
+def test_private_key_blocks_lose_every_body_line_and_certificates_stay() -> None:
+    lines = [
+        'set private-key "-----BEGIN ENCRYPTED PRIVATE KEY-----',
+        "MIIFHDBOBgkqhkiG9w0BBQ0wQTApBgkqBodyOne",
+        "BodyTwoBBBBBBBB",
+        '-----END ENCRYPTED PRIVATE KEY-----"',
+        "-----BEGIN CERTIFICATE-----",
+        "MIIDpublicCertificate",
+        "-----END CERTIFICATE-----",
+    ]
+    found = private_key_lines(lines)
+    assert sorted(found) == [0, 1, 2, 3]
+    assert found[1] == REDACTED and found[2] == REDACTED
+    assert found[3] == lines[3]
+
+
+# -- generated: secret-bearing lines in each family's syntax ------------------------------
+
+# Secrets as routers allow them: printable, no blanks unless quoted, with quotes and escapes.
+bare = st.text(
+    alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="\"';{}[]<>"),
+    min_size=4,
+    max_size=24,
+).filter(lambda s: not s.isdigit() and not s.startswith("-") and not s.endswith("\\"))
+quoted = st.text(
+    alphabet=st.characters(min_codepoint=32, max_codepoint=126, exclude_characters='"\\'),
+    min_size=4,
+    max_size=24,
+).filter(lambda s: s.strip() == s and s.strip())
+
+# One template per family's kind of secret line; {s} is the bare secret, {q} a quoted one.
+TEMPLATES = [
+    # Cisco IOS / IOS-XE / NX-OS / ASA / EOS / AOS-CX
+    "enable secret 9 {s}",
+    "username ops privilege 15 secret 5 {s}",
+    " client 10.0.0.1 server-key 7 {s}",
+    "radius-server host 10.0.0.1 key 7 {s}",
+    'tacacs-server key 7 "{q}"',
+    "snmp-server community {s} RO 10",
+    "snmp-server host 10.0.0.9 version 2c {s}",
+    "snmp-server user u G v3 auth sha {s} priv aes 128 {s}",
+    "snmp-server user admin network-admin auth md5 {s} priv {s} localizedkey",
+    "ntp authentication-key 1 hmac-sha2-256 {s}",
+    " ip ospf message-digest-key 1 md5 7 {s}",
+    " neighbor 10.0.0.1 password 7 {s}",
+    "crypto isakmp key {s} address 10.0.0.2",
+    "  pre-shared-key local {s}",
+    " ikev1 pre-shared-key {s}",
+    "failover key {s}",
+    " key-string 7 {s}",
+    " path scp://backup:{s}@10.0.0.80/x",
+    "user admin group administrators password ciphertext {s}",
+    "snmpv3 user u auth sha auth-pass plaintext {s} priv aes priv-pass plaintext {s}",
+    # Junos (brace and set) and VyOS
+    '        encrypted-password "{q}"; ## SECRET-DATA',
+    'set system tacplus-server 10.0.0.1 secret "{q}"',
+    'set security ike policy P pre-shared-key ascii-text "{q}"',
+    "set snmp community {s} authorization read-only",
+    '    community "{q}" {{',
+    "set interfaces wireguard wg0 private-key '{q}'",
+    "set service snmp v3 user u auth plaintext-password '{q}'",
+    "                plaintext-password {s}",
+    # FortiOS
+    "        set password ENC {s}",
+    '        set psksecret "{q}"',
+    # RouterOS
+    "add name=u password={s} service=l2tp",
+    'add peer=aws secret="{q}"',
+    'add source="/tool fetch user=b password=\\"{q}\\" upload=yes"',
+    "set enabled=yes trap-community={s}",
+]
+
+
+@given(template=st.sampled_from(TEMPLATES), secret=bare, text=quoted)
+def test_generated_secret_lines_never_keep_their_secret(
+    template: str, secret: str, text: str
+) -> None:
+    line = template.format(s=secret, q=text)
+    redacted = redact_line(line)
+    used = [v for v, slot in ((secret, "{s}"), (text, "{q}")) if slot in template]
+    for value in used:
+        assert value not in redacted, (line, redacted)
+    assert redact_line(redacted) == redacted
