@@ -1,4 +1,5 @@
-"""JSON lines on stdout: the one channel by which everything reaches CloudWatch Logs.
+"""JSON lines on stdout, the one channel by which everything reaches CloudWatch Logs: the
+contract each line keeps, sans-IO (``bridge.stdout`` writes them).
 
 Every line is built by :func:`envelope` (``event``, ``level``, ``time`` first, then the fields)
 and kept under the line budget by :func:`fit`: Docker's log drivers split a line at 16 KiB into
@@ -8,19 +9,17 @@ cut, and the line says ``truncated: true``.
 
 Hot paths render their own lines with orjson (the syslog receiver splices a cached envelope
 before the parsed fields, and only a line over the budget goes through :func:`fit`) and hand
-over whole batches to ``bridge.stdout``, so a burst of messages costs one write; structlog
+over whole batches to ``bridge.stdout.write_lines``, so a burst costs one write; structlog
 writes through the same buffer, so the order of lines on stdout is the order they were made.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import orjson
-
-from bridge import stdout
 
 # Docker's log drivers split lines at 16 KiB into separate CloudWatch events: stay below.
 MAX_LINE_BYTES: Final = 16383
@@ -97,11 +96,6 @@ def fit(
         dumps({**head, "part": n, "parts": len(pieces), split: piece})
         for n, piece in enumerate(pieces, 1)
     ]
-
-
-def write_lines(lines: Iterable[bytes]) -> None:
-    """Hand ready lines (each ending in b"\\n") to stdout in one call (bridge/stdout.py)."""
-    stdout.write(b"".join(lines))
 
 
 # -- cutting -------------------------------------------------------------------------------

@@ -18,9 +18,10 @@ from aiohttp import web
 from bridge import stdout
 from bridge.health import start_health_server
 from bridge.logging import configure_logging, get_logger
-from bridge.output import fit, write_lines
+from bridge.output import fit
 from bridge.service import Service
 from bridge.settings import CommonSettings
+from bridge.stdout import write_lines
 from bridge.tasks import cancel
 
 STOP_TIMEOUT = 5.0

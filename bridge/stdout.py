@@ -19,18 +19,17 @@ from __future__ import annotations
 
 import atexit
 import collections
-import datetime
 import os
 import select
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Protocol
 
-import orjson
+from bridge.output import envelope, fit
 
-if TYPE_CHECKING:  # bridge.output writes through this module: no import back at run time
+if TYPE_CHECKING:
     from bridge.metrics import Counters
 
 DRAIN_SECONDS = 10.0
@@ -108,15 +107,9 @@ class BufferedStdout:
     def _dropped_line(self) -> bytes:
         lines, size = self._unreported
         self._unreported = (0, 0)
-        record = {
-            "event": "stdout.dropped",
-            "level": "error",
-            "time": datetime.datetime.now(datetime.UTC).isoformat().replace("+00:00", "Z"),
-            "lines": lines,
-            "bytes": size,
-            "buffer_bytes": self.limit_bytes,
-        }
-        return orjson.dumps(record) + b"\n"
+        fields = {"lines": lines, "bytes": size, "buffer_bytes": self.limit_bytes}
+        [line] = fit(envelope("stdout.dropped", "error", time.time(), fields))
+        return line
 
     def pending_bytes(self) -> int:
         with self._cond:
@@ -188,6 +181,11 @@ class LineFile:
 def write(data: bytes) -> None:
     """Hand whole lines to stdout: buffered once installed, else written now."""
     _sink.write(data)
+
+
+def write_lines(lines: Iterable[bytes]) -> None:
+    """Hand ready lines (each ending in b"\\n", built by ``bridge.output``) over in one call."""
+    _sink.write(b"".join(lines))
 
 
 def install(limit_bytes: int, stall_seconds: float) -> BufferedStdout:

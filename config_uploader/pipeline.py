@@ -30,7 +30,7 @@ from collections.abc import Callable, Hashable
 from typing import TypeVar
 
 from bridge.metrics import Counters
-from bridge.output import write_lines
+from bridge.stdout import write_lines
 from config_uploader import diff as diffing
 from config_uploader import vendor
 from config_uploader.desired import DesiredSource

@@ -16,8 +16,9 @@ from typing import Any, NoReturn
 
 import ntplib
 
-from bridge.output import envelope, fit, iso_utc, write_lines
+from bridge.output import envelope, fit, iso_utc
 from bridge.settings import HostPort, fail, host_port_default, positive_float
+from bridge.stdout import write_lines
 from ntp_proxy.packet import refid_text
 
 PROG = "edge-bridge ntp-check"

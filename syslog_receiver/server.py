@@ -27,8 +27,9 @@ from typing import Any, cast
 from bridge.guard import Allowlist, RateLimiter, RouterNames, unmapped
 from bridge.logging import get_logger
 from bridge.metrics import Counters
-from bridge.output import iso_utc, write_lines
+from bridge.output import iso_utc
 from bridge.settings import HostPort
+from bridge.stdout import write_lines
 from bridge.summary import DropSummary
 from syslog_receiver.batch_recv import VLEN, BatchReceiver, SingleReceiver
 from syslog_receiver.framing import Deframer

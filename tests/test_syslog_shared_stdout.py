@@ -18,7 +18,7 @@ WRITER = """
 import sys
 from syslog_receiver.shared_stdout import LockedStdout, StdoutLock
 LockedStdout.install(StdoutLock(int(sys.argv[1])))
-from bridge.output import write_lines
+from bridge.stdout import write_lines
 name, batches, size = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 for b in range(batches):
     write_lines([f"{name} {b} {i} ".encode() + b"x" * size + b"\\n" for i in range(8)])
