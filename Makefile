@@ -2,8 +2,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# Debian packages the tests drive as real peers: logger (util-linux), rsyslog, chrony, curl.
-DEBIAN_PACKAGES := bsdutils rsyslog chrony curl
+# Debian packages the tests drive as real peers: logger (util-linux), rsyslog, chrony, curl;
+# chromium and its WebDriver open the report and the live page as a reader would.
+DEBIAN_PACKAGES := bsdutils rsyslog chrony curl chromium chromium-driver
 
 .PHONY: run test lint unit bench clean debian-packages
 
@@ -24,7 +25,7 @@ run: $(BIN)/edge-bridge
 ## debian-packages: the real third-party peers the integration tests talk to
 debian-packages:
 	@missing=""; \
-	for tool in logger rsyslogd chronyd curl; do \
+	for tool in logger rsyslogd chronyd curl chromium chromedriver; do \
 	  command -v $$tool >/dev/null 2>&1 || [ -x /usr/sbin/$$tool ] || missing="$$missing $$tool"; \
 	done; \
 	if [ -n "$$missing" ]; then \

@@ -24,6 +24,7 @@ DAEMONS = {
 TOOLS = {
     "ntp-check": "ntp_proxy.check",
     "simulate-router": "bridge.simulate",
+    "report": "bridge.report.main",
 }
 USAGE = """usage: edge-bridge COMMAND [OPTIONS]
 
@@ -34,6 +35,7 @@ commands:
   all              all three daemons in one process (options: edge-bridge all --help)
   ntp-check        ask an NTP server for the time and print its answer
   simulate-router  behave like a router pointed at the suite
+  report           per-router PCI DSS verdicts (10.3.3, 10.6, 1.2.8) from the daemons' lines
   healthcheck      exit 0 if a health endpoint answers 200 (for container HEALTHCHECK)
 
 'edge-bridge COMMAND --help' lists a command's options; every option can also be set by an

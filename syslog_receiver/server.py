@@ -24,7 +24,9 @@ import time
 from collections import deque
 from typing import Any, cast
 
+from bridge.evidence import evidence_lines, router_emf_lines
 from bridge.guard import Allowlist, RateLimiter, RouterNames, unmapped
+from bridge.log_evidence import LogEvidence
 from bridge.logging import get_logger
 from bridge.metrics import Counters
 from bridge.output import iso_utc
@@ -151,6 +153,8 @@ class Receiver:
         self._kernel_drops_seen = 0
         self._kernel_warned_at = float("-inf")
         self._summary_interval = interval
+        self.evidence = LogEvidence(settings.router)
+        self._evidence_next = time.time() + interval
         self._pending: list[bytes] = []
         self._flush_handle: asyncio.Handle | None = None
         self._tick_handle: asyncio.TimerHandle | None = None
@@ -208,6 +212,7 @@ class Receiver:
         await self._close_connections()
         self._read_kernel_drops()
         self._warn_due(time.time(), final=True)
+        self._evidence_due(time.time(), final=True)
         self.flush()
         self.udp.close()
         if self._server is not None:
@@ -329,6 +334,7 @@ class Receiver:
         count = min(DRAIN_MAX, len(backlog))
         pending = self._pending
         render = self._renderer.render
+        observe = self.evidence.observe
         popleft = backlog.popleft
         errors = done = 0
         for _ in range(count):
@@ -340,6 +346,7 @@ class Receiver:
                 errors += 1
                 fields = _unparsed(data)
             pending.append(render(fields, data, ip, port, "udp", stamp, original))
+            observe(fields.get("router"), ip, fields["severity"], fields["timestamp"], now)
         self._backlog_bytes -= done
         if errors:
             self.counters.values["parse_errors"] += errors
@@ -353,6 +360,7 @@ class Receiver:
         now = time.time()
         stamp = iso_utc(now)
         render = self._renderer.render
+        observe = self.evidence.observe
         allow = self._limiter.allow if self._limiter.enabled else None
         limited = errors = 0
         for data in frames:
@@ -367,6 +375,7 @@ class Receiver:
                 fields = _unparsed(data)
             pending = self._pending
             pending.append(render(fields, data, ip, port, "tcp", stamp))
+            observe(fields.get("router"), ip, fields["severity"], fields["timestamp"], now)
             if len(pending) >= FLUSH_AT:
                 self.flush()
         values = self.counters.values
@@ -434,11 +443,34 @@ class Receiver:
         self._tick_handle = self._loop.call_later(TICK, self._on_tick)
         self.counters.set_gauge("backlog", len(self._backlog))
         self._read_kernel_drops()
-        self._warn_due(time.time())
+        now = time.time()
+        self._warn_due(now)
+        self._evidence_due(now)
 
     def _read_kernel_drops(self) -> None:
         drops = kernel_drops(self.udp)
         self.counters.values["kernel_drops"] = drops
+
+    def _evidence_due(self, now: float, final: bool = False) -> None:
+        """The ``syslog.evidence`` summary and per-router EMF, once per metrics interval."""
+        if now < self._evidence_next and not final:
+            return
+        self._evidence_next = now + self._summary_interval
+        summary = self.evidence.summary(now)
+        routers = summary["routers"]
+        self.flush()
+        lines = evidence_lines(
+            "syslog.evidence",
+            routers,
+            now,
+            {
+                "interval": self._summary_interval,
+                "untracked_messages": summary["untracked_messages"],
+            },
+        )
+        metrics = {name: _router_metrics(fields) for name, fields in routers.items()}
+        lines += router_emf_lines("syslog.router_metrics", metrics, now, _ROUTER_UNITS)
+        write_lines(lines)
 
     def _warn_due(self, now: float, final: bool = False) -> None:
         fields = self._rate_drops.due(now, force=final)
@@ -464,6 +496,19 @@ class Receiver:
             )
             self._kernel_drops_seen = drops
             self._kernel_warned_at = now
+
+
+_ROUTER_UNITS = {"messages": "Count", "silent_for": "Seconds", "skew_worst": "Seconds"}
+
+
+def _router_metrics(fields: dict[str, Any]) -> dict[str, float]:
+    """A router's EMF values: messages this interval, silence so far, worst clock skew."""
+    metrics: dict[str, float] = {"messages": float(fields["messages"])}
+    if fields["silent_for"] is not None:
+        metrics["silent_for"] = float(fields["silent_for"])
+    if fields["skew_worst"] is not None:
+        metrics["skew_worst"] = float(fields["skew_worst"])
+    return metrics
 
 
 class _TcpConnection(asyncio.Protocol):

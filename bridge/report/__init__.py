@@ -1,0 +1,1 @@
+"""``edge-bridge report``: per-router PCI DSS evidence from the daemons' JSON lines."""

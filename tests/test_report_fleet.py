@@ -1,0 +1,207 @@
+"""The report over a real run of the three daemons (tests/fleet.py): JSON, CloudWatch, browser.
+
+The fleet runs once per module. The report reads the daemons' output files as a person would
+(``edge-bridge report FILE...``) and again from CloudWatch Logs (moto's server, the lines put
+as the awslogs driver puts them); both must give the verdicts the fleet was built to earn.
+Then headless Chromium opens the HTML report: what it shows is checked as a reader sees it,
+and a screenshot is kept with the test's output.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import orjson
+import pytest
+from moto.server import ThreadedMotoServer
+
+from bridge.log_evidence import epoch
+from tests.fleet import MAX_SILENCE, ROUTERS, FleetRun, run_fleet
+from tests.peers import peer
+from tests.procs import run_command
+
+
+@pytest.fixture(scope="module")
+def fleet(tmp_path_factory: pytest.TempPathFactory) -> FleetRun:
+    return run_fleet(tmp_path_factory.mktemp("fleet"))
+
+
+def report(fleet: FleetRun, *args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
+    out = fleet.workdir / "report.json"
+    result = run_command(
+        ["report", "--max-silence", MAX_SILENCE, "--until", fleet.until, "--json", str(out), *args],
+        env=env,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(out.read_text()))
+
+
+def verdicts(doc: dict[str, Any]) -> dict[str, dict[str, str]]:
+    return {
+        name: {req: v["verdict"] for req, v in by_req.items()}
+        for name, by_req in doc["routers"].items()
+    }
+
+
+def ntp_evidence_written(fleet: FleetRun) -> bool:
+    """Whether the NTP proxy writes per-router evidence (``ntp.clients``) in this version."""
+    return any(b'"event":"ntp.clients"' in path.read_bytes() for path in fleet.outputs)
+
+
+def expected(fleet: FleetRun) -> dict[str, dict[str, str]]:
+    if ntp_evidence_written(fleet):
+        time = {"rtr-good": "pass", "rtr-drift": "fail", "rtr-quiet": "fail"}
+    else:  # no proxy evidence: nothing proves or disproves synchronisation
+        time = dict.fromkeys(ROUTERS.values(), "unknown")
+    return {
+        "rtr-good": {"10.3.3": "pass", "10.6": time["rtr-good"], "1.2.8": "pass"},
+        "rtr-drift": {"10.3.3": "pass", "10.6": time["rtr-drift"], "1.2.8": "fail"},
+        "rtr-quiet": {"10.3.3": "fail", "10.6": time["rtr-quiet"], "1.2.8": "pass"},
+    }
+
+
+def test_report_from_the_daemons_files(fleet: FleetRun) -> None:
+    doc = report(fleet, *map(str, fleet.outputs))
+    assert verdicts(doc) == expected(fleet)
+    good, drift, quiet = (doc["routers"][name] for name in ROUTERS.values())
+    assert good["10.3.3"]["messages"] >= 20 and good["10.3.3"]["dropped"] == 0
+    assert drift["10.3.3"]["messages"] >= 3  # through the rsyslog relay
+    assert quiet["10.3.3"]["messages"] == 2
+    assert "no log message for the last" in quiet["10.3.3"]["reason"]
+    for router in (good, drift, quiet):  # loopback clocks agree: no skew finding
+        assert router["10.6"]["skew_samples"] > 0
+        assert abs(router["10.6"]["skew_worst"]) < 2.0
+    assert good["1.2.8"]["uploads"] >= 3 and good["1.2.8"]["check"]["result"] == "in_sync"
+    assert drift["1.2.8"]["check"]["reason"] == "differs"
+    assert drift["1.2.8"]["check"]["desired"].endswith("rtr-drift.cfg")
+    drift_diff = [d for d in doc["diffs"]["rtr-drift"] if d["event"] == "config.drift"]
+    assert drift_diff and "+ permit tcp host 10.40.0.12 any eq 443" in drift_diff[0]["text"]
+    assert doc["fleet"]["10.3.3"]["verdict"] == "fail"
+    assert doc["fleet"]["1.2.8"] == {"verdict": "fail", "pass": 2, "fail": 1, "unknown": 0}
+    text = json.dumps(doc)
+    assert not [s for s in fleet.secrets if s in text]
+
+
+@pytest.fixture(scope="module")
+def cloudwatch(fleet: FleetRun) -> Iterator[dict[str, str]]:
+    """moto's server holding the fleet's lines in one log group, one stream per daemon."""
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+    logs = boto3.client(
+        "logs",
+        endpoint_url=env["AWS_ENDPOINT_URL_CLOUDWATCH_LOGS"],
+        region_name="eu-west-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    logs.create_log_group(logGroupName="/edge-bridge")
+    for path in fleet.outputs:
+        stream = f"edge-bridge/{path.stem}/task-1"
+        logs.create_log_stream(logGroupName="/edge-bridge", logStreamName=stream)
+        events = []
+        for raw in path.read_bytes().splitlines():
+            when = epoch(orjson.loads(raw)["time"])
+            assert when is not None
+            events.append({"timestamp": int(when * 1000), "message": raw.decode()})
+        for start in range(0, len(events), 500):
+            logs.put_log_events(
+                logGroupName="/edge-bridge",
+                logStreamName=stream,
+                logEvents=events[start : start + 500],
+            )
+    try:
+        yield env
+    finally:
+        server.stop()
+
+
+def test_report_from_cloudwatch_logs_agrees(fleet: FleetRun, cloudwatch: dict[str, str]) -> None:
+    from_files = report(fleet, *map(str, fleet.outputs))
+    doc = report(fleet, "--log-group", "/edge-bridge", "--since", "1h", env=cloudwatch)
+    assert verdicts(doc) == verdicts(from_files) == expected(fleet)
+    for name in ROUTERS.values():
+        a, b = doc["routers"][name]["10.3.3"], from_files["routers"][name]["10.3.3"]
+        assert (a["messages"], a["last_message"]) == (b["messages"], b["last_message"])
+
+
+def test_cloudwatch_errors_are_one_line(fleet: FleetRun, cloudwatch: dict[str, str]) -> None:
+    result = run_command(["report", "--log-group", "/no-such-group"], env=cloudwatch)
+    assert result.returncode == 2
+    assert "ResourceNotFoundException" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+# -- in a browser --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    chromium, chromedriver = peer("chromium", "chromium"), peer("chromedriver", "chromium-driver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1280,1600",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=chromedriver))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def seen_verdicts(driver: Any) -> dict[str, dict[str, str]]:
+    """The verdict a reader sees in each cell of the routers table."""
+    from selenium.webdriver.common.by import By
+
+    shown: dict[str, dict[str, str]] = {}
+    for cell in driver.find_elements(By.CSS_SELECTOR, "td[data-router]"):
+        badge = cell.find_element(By.CSS_SELECTOR, ".verdict")
+        assert badge.is_displayed()
+        router, req = cell.get_attribute("data-router"), cell.get_attribute("data-requirement")
+        shown.setdefault(router, {})[req] = badge.text
+    return shown
+
+
+def test_html_report_in_chromium(
+    fleet: FleetRun, browser: Any, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    page = tmp_path / "report.html"
+    report(fleet, *map(str, fleet.outputs), "--html", str(page))
+    browser.get(page.as_uri())
+    assert browser.title == "edge-bridge PCI DSS evidence"
+    assert seen_verdicts(browser) == expected(fleet)
+    diff = browser.find_element(By.CSS_SELECTOR, "#router-rtr-drift pre.diff")
+    added = [s.text for s in diff.find_elements(By.CSS_SELECTOR, ".add")]
+    assert "+ permit tcp host 10.40.0.12 any eq 443" in added
+    body = browser.find_element(By.TAG_NAME, "body").text
+    assert "<redacted>" in body  # the rotated community, as the uploader redacted it
+    assert not [s for s in fleet.secrets if s in browser.page_source]
+    shot = tmp_path / "report.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    print(f"screenshot of the report: {shot}")
