@@ -155,6 +155,18 @@ def positive_float(text: str) -> float:
     return value
 
 
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd]?)$")
+_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def duration(text: str) -> float:
+    """``90``, ``90s``, ``15m``, ``24h``, ``30d`` -> seconds."""
+    m = _DURATION.match(text.strip())
+    if m is None:
+        raise ValueError("expected a duration such as 90s, 15m, 24h or 30d")
+    return float(m.group(1)) * _DURATION_UNITS[m.group(2)]
+
+
 def non_negative_float(text: str) -> float:
     value = _finite(text)
     if value < 0:
@@ -306,6 +318,7 @@ _METAVARS = {
     "non_negative_int": "N",
     "positive_float": "N",
     "non_negative_float": "N",
+    "duration": "DURATION",
 }
 
 

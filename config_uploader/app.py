@@ -28,6 +28,7 @@ from bridge.service import Service
 from config_uploader.body import BodyError, TooLarge, decode_body
 from config_uploader.credentials import Credentials
 from config_uploader.ingest import MAX_ERROR, IngestResult, Upload
+from config_uploader.page import LivePage
 from config_uploader.pipeline import IngestPipeline
 from config_uploader.reads import Reads
 from config_uploader.refusals import Refusals
@@ -116,6 +117,7 @@ class UploadApp:
         app.router.add_get("/routers/{name}/versions", self.versions)
         app.router.add_get("/routers/{name}/versions/{version}", self.version)
         app.router.add_get("/routers/{name}/diff", self.diff)
+        LivePage(self.settings, self.reads, self.pipeline).add_routes(app)
         return app
 
     # -- protection --------------------------------------------------------------------------

@@ -242,6 +242,16 @@ class IngestPipeline:
             raise StoreError(f"version {previous.router}/{previous.version} disappeared")
         return normalised_text(decode(found[1])[0], as_vendor(previous.vendor))
 
+    async def drift_from_desired(self, meta: VersionMeta, data: bytes) -> tuple[str | None, str]:
+        """(where the router's desired config is, the redacted diff from it to this version),
+        for the live page: empty when they match or when no desired config is kept for it."""
+        kind = as_vendor(meta.vendor)
+        intended = await self._intended(meta.router, kind)
+        if intended is None:
+            return None, ""
+        text = await self._off_loop(len(data), lambda: normalised_text(decode(data)[0], kind))
+        return intended.location, await self._off_loop(len(data), drift_diff, intended, meta, text)
+
     async def _intended(self, router: str, kind: Vendor) -> Intended | None:
         """The router's desired config, normalised by the upload's vendor rules (the intended
         file may lack the banner lines that detection relies on); None when no desired

@@ -27,14 +27,18 @@ class Reads:
         self.store = store
 
     async def router_summaries(self) -> list[dict[str, Any]]:
+        return [
+            {**state.to_dict(), "last_upload": iso_utc(state.last_upload)}
+            for state in await self.router_states()
+        ]
+
+    async def router_states(self) -> list[RouterState]:
+        """Every router's state, in the store's order."""
         out = []
         for router in await self.store.routers():
             state = await self.router_state(router)
-            if state is None:
-                continue
-            summary = state.to_dict()
-            summary["last_upload"] = iso_utc(state.last_upload)
-            out.append(summary)
+            if state is not None:
+                out.append(state)
         return out
 
     async def router_state(self, router: str) -> RouterState | None:

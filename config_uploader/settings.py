@@ -13,6 +13,7 @@ from bridge.settings import (
     boolean,
     byte_size,
     credentials,
+    duration,
     host_port,
     non_negative_float,
     option,
@@ -117,4 +118,16 @@ class ConfigSettings(CommonSettings):
     )
     rate_burst: float = option(
         200.0, parse=positive_float, help="uploads a source may send at once above --rate-limit"
+    )
+    evidence_log_group: tuple[str, ...] = option(
+        (),
+        repeat=True,
+        metavar="NAME",
+        help="CloudWatch log group of the syslog and NTP daemons, whose evidence the page at / "
+        "shows beside the config verdicts (repeat; none = those verdicts are unknown)",
+    )
+    max_silence: float = option(
+        86400.0,
+        parse=duration,
+        help="the page at / fails 10.3.3 for a router without a log message for this long",
     )

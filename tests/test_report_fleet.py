@@ -3,13 +3,15 @@
 The fleet runs once per module. The report reads the daemons' output files as a person would
 (``edge-bridge report FILE...``) and again from CloudWatch Logs (moto's server, the lines put
 as the awslogs driver puts them); both must give the verdicts the fleet was built to earn.
-Then headless Chromium opens the HTML report: what it shows is checked as a reader sees it,
-and a screenshot is kept with the test's output.
+Then headless Chromium opens the HTML report and the config daemon's live page: what they show
+is checked as a reader sees it, and screenshots are kept with the test's output.
 """
 
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ from moto.server import ThreadedMotoServer
 from bridge.log_evidence import epoch
 from tests.fleet import MAX_SILENCE, ROUTERS, FleetRun, run_fleet
 from tests.peers import peer
-from tests.procs import run_command
+from tests.procs import Daemon, run_command
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +117,7 @@ def cloudwatch(fleet: FleetRun) -> Iterator[dict[str, str]]:
             when = epoch(orjson.loads(raw)["time"])
             assert when is not None
             events.append({"timestamp": int(when * 1000), "message": raw.decode()})
+        events.sort(key=lambda e: e["timestamp"])  # the driver stamps them in order of reading
         for start in range(0, len(events), 500):
             logs.put_log_events(
                 logGroupName="/edge-bridge",
@@ -205,3 +208,88 @@ def test_html_report_in_chromium(
     shot = tmp_path / "report.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     print(f"screenshot of the report: {shot}")
+
+
+# -- the live page of the config daemon ------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live(fleet: FleetRun, cloudwatch: dict[str, str]) -> Iterator[str]:
+    """A config daemon on the fleet's store, reading the other daemons' evidence from moto."""
+    daemon = Daemon.start(
+        ["config", "--listen", "127.0.0.1:0", "--store", str(fleet.workdir / "store"),
+         "--desired", str(fleet.workdir / "desired"), "--evidence-log-group", "/edge-bridge",
+         "--max-silence", "1h"],
+        env=cloudwatch,
+    )  # fmt: skip
+    host, port = daemon.address("config", "listen")
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        daemon.stop()
+
+
+def get(url: str, accept: str = "text/html") -> tuple[int, str, bytes]:
+    request = urllib.request.Request(url, headers={"Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.headers["Content-Type"], response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers["Content-Type"], exc.read()
+
+
+def test_live_page_as_json(live: str, fleet: FleetRun) -> None:
+    status, kind, body = get(live + "/", accept="application/json")
+    assert status == 200 and kind.startswith("application/json")
+    doc = json.loads(body)
+    want = expected(fleet)
+    want["rtr-quiet"]["10.3.3"] = "pass"  # silent for less than this page's --max-silence
+    assert verdicts(doc) == want
+    from_files = report(fleet, *map(str, fleet.outputs))
+    for name in ROUTERS.values():
+        page, files = doc["routers"][name], from_files["routers"][name]
+        assert page["10.3.3"]["messages"] == files["10.3.3"]["messages"]
+        assert page["1.2.8"]["latest_version"] == files["1.2.8"]["latest_version"]
+    status, _, body = get(live + "/routers/rtr-drift?format=json")
+    router = json.loads(body)
+    assert status == 200 and router["verdicts"]["1.2.8"]["verdict"] == "fail"
+    assert router["drift"]["desired"].endswith("rtr-drift.cfg")
+    assert "+ permit tcp host 10.40.0.12 any eq 443" in router["drift"]["diff"]
+    assert [v["version"] for v in router["versions"]] == ["00000001"]
+    assert get(live + "/routers/no-such-router")[0] == 404
+    text = json.dumps(doc) + json.dumps(router)
+    assert not [s for s in fleet.secrets if s in text]
+
+
+def test_live_page_without_the_log_group_says_what_it_cannot_see(fleet: FleetRun) -> None:
+    with Daemon.start(
+        ["config", "--listen", "127.0.0.1:0", "--store", str(fleet.workdir / "store"),
+         "--desired", str(fleet.workdir / "desired")]
+    ) as daemon:  # fmt: skip
+        host, port = daemon.address("config", "listen")
+        doc = json.loads(get(f"http://{host}:{port}/?format=json")[2])
+        daemon.stop()
+    assert {v["10.3.3"] for v in verdicts(doc).values()} == {"unknown"}
+    assert {v["1.2.8"] for v in verdicts(doc).values()} == {"pass", "fail"}
+    assert any("--evidence-log-group" in finding for finding in doc["fleet"]["findings"])
+
+
+def test_live_page_in_chromium(live: str, fleet: FleetRun, browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(live + "/")
+    want = expected(fleet)
+    want["rtr-quiet"]["10.3.3"] = "pass"
+    assert seen_verdicts(browser) == want
+    browser.save_screenshot(str(tmp_path / "live-fleet.png"))
+    browser.find_element(By.LINK_TEXT, "rtr-drift").click()
+    assert browser.current_url.endswith("/routers/rtr-drift")
+    assert seen_verdicts(browser) == {"rtr-drift": want["rtr-drift"]}
+    added = [s.text for s in browser.find_elements(By.CSS_SELECTOR, "pre.diff .add")]
+    assert "+ permit tcp host 10.40.0.12 any eq 443" in added
+    history = browser.find_elements(By.CSS_SELECTOR, "table.versions tr")
+    assert len(history) == 2 and "00000001" in history[1].text
+    assert not [s for s in fleet.secrets if s in browser.page_source]
+    shot = tmp_path / "live-router.png"
+    assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    print(f"screenshots of the live page: {tmp_path}")

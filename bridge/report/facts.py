@@ -81,7 +81,7 @@ class TimeFacts:
 class ConfigFacts:
     """1.2.8: uploads, changes and the last check against the desired config."""
 
-    uploads: int = 0
+    uploads: int | None = 0  # None where only the stored versions are known (the live page)
     last_upload: float | None = None
     latest_version: str | None = None
     changes: list[dict[str, Any]] = field(default_factory=list)
@@ -213,7 +213,7 @@ class Facts:
     def _config_received(self, record: Mapping[str, Any], when: float) -> None:
         facts = self._config(record)
         if facts is not None:
-            facts.uploads += 1
+            facts.uploads = (facts.uploads or 0) + 1
             facts.last_upload = max(when, facts.last_upload or when)
 
     def _config_changed(self, record: Mapping[str, Any], when: float) -> None:

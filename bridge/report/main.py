@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import re
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -26,6 +25,7 @@ from bridge.report.render import to_csv, to_html, to_json, to_text
 from bridge.report.verdicts import Rules, judge
 from bridge.settings import (
     add_options,
+    duration,
     new_parser,
     option,
     positive_float,
@@ -36,16 +36,6 @@ from bridge.settings import (
 __all__ = ["ReportSettings", "build", "main"]
 
 PROG = "edge-bridge report"
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd]?)$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def duration(text: str) -> float:
-    """``90``, ``90s``, ``15m``, ``24h``, ``30d`` -> seconds."""
-    m = _DURATION.match(text.strip())
-    if m is None:
-        raise ValueError("expected a duration such as 90s, 15m, 24h or 30d")
-    return float(m.group(1)) * _UNITS[m.group(2)]
 
 
 def moment(text: str) -> str:
@@ -85,7 +75,6 @@ class ReportSettings:
     max_silence: float = option(
         86400.0,
         parse=duration,
-        metavar="DURATION",
         help="10.3.3 fails for a router silent this long at the period's end",
     )
     max_skew: float = option(

@@ -149,7 +149,7 @@ def judge_config(config: ConfigFacts, ran: bool) -> dict[str, Any]:
         evidence["stale"] = {**config.stale, "time": _iso(config.stale["time"])}
         return _verdict("fail", "the router's config upload is overdue (stale)", **evidence)
     if check is None:
-        if config.uploads == 0 and config.latest_version is None:
+        if not config.uploads and config.latest_version is None:
             return _verdict("fail", "no config upload from this router in the period", **evidence)
         return _verdict(
             "unknown", "uploads were never checked against a desired config", **evidence
