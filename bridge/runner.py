@@ -28,10 +28,16 @@ STOP_TIMEOUT = 5.0
 
 
 def _write_metrics(services: Sequence[Service]) -> None:
+    """Each service's EMF line, and the per-router evidence of those that keep it here."""
     now = time.time()
     for service in services:
         stdout.report(service.counters)
-    write_lines(line for s in services for line in fit(s.counters.emf(s.name, now)))
+    lines = [line for s in services for line in fit(s.counters.emf(s.name, now))]
+    for service in services:
+        evidence = getattr(service, "evidence_lines", None)
+        if evidence is not None:
+            lines += evidence(now)
+    write_lines(lines)
 
 
 async def _emit_metrics_every(interval: float, services: Sequence[Service]) -> None:

@@ -34,6 +34,7 @@ from bridge.stdout import write_lines
 from config_uploader import diff as diffing
 from config_uploader import vendor
 from config_uploader.desired import DesiredSource
+from config_uploader.evidence import ConfigEvidence
 from config_uploader.ingest import (
     MAX_ERROR,
     IngestResult,
@@ -150,6 +151,7 @@ class IngestPipeline:
         self.texts = TextCache(CACHE_BYTES)
         self.intended = TextCache(DESIRED_CACHE_BYTES)
         self.detect = VendorMemo()
+        self.evidence = ConfigEvidence()
         self._workers = asyncio.Semaphore(workers)
 
     async def _off_loop(self, size: int, fn: Callable[..., T], *args: object) -> T:
@@ -172,9 +174,14 @@ class IngestPipeline:
         out = list(prepared.lines)
         try:
             async with self.locks.hold(prepared.router):
-                return await self._commit(prepared, out)
+                result = await self._commit(prepared, out)
         finally:
             write_lines(out)
+        received_at = prepared.upload.received_at
+        self.evidence.record(
+            result.router, received_at, result.version, result.changed, result.drift
+        )
+        return result
 
     async def _commit(self, prepared: Prepared, out: list[bytes]) -> IngestResult:
         """The part under the router's lock: commit, then the verdicts."""

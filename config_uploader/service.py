@@ -11,6 +11,7 @@ import time
 
 from aiohttp import web
 
+from bridge.evidence import evidence_lines, router_emf_lines
 from bridge.logging import get_logger
 from bridge.metrics import Counters
 from bridge.settings import HostPort, fail, format_address
@@ -85,6 +86,7 @@ class ConfigService:
 
     async def start(self) -> dict[str, str]:
         await self.store.open()
+        self.pipeline.evidence.seed(await self.app.reads.router_states())
         # auto_decompress off: body.py gunzips under --max-body, aiohttp would not cap it.
         runner = web.AppRunner(
             self.app.build(),
@@ -107,6 +109,20 @@ class ConfigService:
             "desired": self.desired.description if self.desired else "",
             "auth": "basic" if self.app.credentials.enabled else "none",
         }
+
+    def evidence_lines(self, now: float) -> list[bytes]:
+        """The ``config.evidence`` line(s) and per-router EMF: the runner writes them."""
+        summary = self.pipeline.evidence.summary(now)
+        routers = summary["routers"]
+        lines = evidence_lines(
+            "config.evidence", routers, now, {"untracked_uploads": summary["untracked_uploads"]}
+        )
+        metrics = {
+            name: {"since_upload": fields["since_upload"], "uploads": float(fields["uploads"])}
+            for name, fields in routers.items()
+        }
+        units = {"since_upload": "Seconds", "uploads": "Count"}
+        return lines + router_emf_lines("config.router_metrics", metrics, now, units)
 
     async def _tick(self) -> None:
         """Once per metrics interval: the refusal summaries that are due."""

@@ -89,6 +89,24 @@ def test_report_from_the_daemons_files(fleet: FleetRun) -> None:
     assert not [s for s in fleet.secrets if s in text]
 
 
+def test_each_daemon_writes_its_evidence_lines(fleet: FleetRun) -> None:
+    lines = {
+        path.stem: [orjson.loads(r) for r in path.read_bytes().splitlines()]
+        for path in fleet.outputs
+    }
+    logs = [line for line in lines["syslog"] if line["event"] == "syslog.evidence"]
+    assert set(logs[-1]["routers"]) == set(ROUTERS.values())  # named ones listed from the start
+    configs = [line for line in lines["config"] if line["event"] == "config.evidence"]
+    last = configs[-1]["routers"]
+    assert set(last) == set(ROUTERS.values())
+    assert (last["rtr-drift"]["drift"], last["rtr-good"]["drift"]) == (True, False)
+    assert (
+        sum(c["routers"]["rtr-good"]["uploads"] for c in configs if "rtr-good" in c["routers"]) >= 3
+    )
+    emf = [line for line in lines["config"] if line["event"] == "config.router_metrics"]
+    assert {line["router"] for line in emf} == set(ROUTERS.values())
+
+
 @pytest.fixture(scope="module")
 def cloudwatch(fleet: FleetRun) -> Iterator[dict[str, str]]:
     """moto's server holding the fleet's lines in one log group, one stream per daemon."""
