@@ -10,6 +10,7 @@ is checked as a reader sees it, and screenshots are kept with the test's output.
 from __future__ import annotations
 
 import json
+import re
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from bridge.log_evidence import epoch
 from tests.fleet import MAX_SILENCE, ROUTERS, FleetRun, run_fleet
 from tests.peers import peer
 from tests.procs import Daemon, run_command
+from tests.test_deploy_artefacts import of_type, resolve, template
 
 
 @pytest.fixture(scope="module")
@@ -311,3 +313,49 @@ def test_live_page_in_chromium(live: str, fleet: FleetRun, browser: Any, tmp_pat
     shot = tmp_path / "live-router.png"
     assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     print(f"screenshots of the live page: {tmp_path}")
+
+
+# -- the stack's dashboard and saved queries read fields the daemons really write -------------
+
+
+def insights_queries() -> dict[str, str]:
+    """Every Logs Insights query of the template: saved queries and dashboard log widgets."""
+    t = template()
+    queries = {
+        name: str(r["Properties"]["QueryString"])
+        for name, r in of_type(t, "AWS::Logs::QueryDefinition").items()
+    }
+    for name, dashboard in of_type(t, "AWS::CloudWatch::Dashboard").items():
+        body = json.loads(resolve(dashboard["Properties"]["DashboardBody"]))
+        for n, widget in enumerate(body["widgets"]):
+            if widget["type"] == "log":
+                queries[f"{name}/{n}"] = widget["properties"]["query"].split("|", 1)[1]
+    return queries
+
+
+def test_saved_queries_answer_the_auditors_questions(fleet: FleetRun) -> None:
+    queries = insights_queries()
+    names = {
+        str(r["Properties"]["Name"])
+        for r in of_type(template(), "AWS::Logs::QueryDefinition").values()
+    }
+    assert any("config changes of one router" in n for n in names)
+    assert any("routers without logs" in n for n in names)
+    assert any("routers not synchronised" in n for n in names)
+    written: dict[str, set[str]] = {}
+    for path in fleet.outputs:
+        for raw in path.read_bytes().splitlines():
+            line = orjson.loads(raw)
+            written.setdefault(line["event"], set()).update(line)
+    for name, query in queries.items():
+        events = re.findall(r'event = "([^"]+)"', query)
+        assert events, f"{name}: filter on the event name"
+        fields = set(re.findall(r"(?:sum|min|max|abs|latest|ispresent)\((\w+)\)", query))
+        fields |= set(re.findall(r"\bby (\w+)", query))
+        head = re.match(r"\s*fields ([\w@, ]+)", query)
+        if head:
+            fields |= {f.strip() for f in head.group(1).split(",") if not f.strip().startswith("@")}
+        for event in events:
+            assert event in written, f"{name}: no daemon writes {event}"
+            missing = fields - written[event] - {"part", "parts", "previous", "diff", "reason"}
+            assert not missing, f"{name}: {event} lines lack {missing}"
