@@ -9,6 +9,7 @@ is checked as a reader sees it, and screenshots are kept with the test's output.
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import urllib.error
@@ -249,8 +250,9 @@ def live(fleet: FleetRun, cloudwatch: dict[str, str]) -> Iterator[str]:
         daemon.stop()
 
 
-def get(url: str, accept: str = "text/html") -> tuple[int, str, bytes]:
-    request = urllib.request.Request(url, headers={"Accept": accept})
+def get(url: str, accept: str = "text/html", authorization: str = "") -> tuple[int, str, bytes]:
+    headers = {"Accept": accept, **({"Authorization": authorization} if authorization else {})}
+    request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, response.headers["Content-Type"], response.read()
@@ -281,14 +283,21 @@ def test_live_page_as_json(live: str, fleet: FleetRun) -> None:
     assert not [s for s in fleet.secrets if s in text]
 
 
-def test_live_page_without_the_log_group_says_what_it_cannot_see(fleet: FleetRun) -> None:
+def test_live_page_asks_for_credentials_and_says_what_it_cannot_see(fleet: FleetRun) -> None:
+    """Behind the read API's credentials; without the log group, logs and time are unknown."""
     with Daemon.start(
         ["config", "--listen", "127.0.0.1:0", "--store", str(fleet.workdir / "store"),
-         "--desired", str(fleet.workdir / "desired")]
+         "--desired", str(fleet.workdir / "desired")],
+        env={"EDGE_BRIDGE_BASIC_AUTH": "auditor:s3cret-reader"},
     ) as daemon:  # fmt: skip
         host, port = daemon.address("config", "listen")
-        doc = json.loads(get(f"http://{host}:{port}/?format=json")[2])
+        url = f"http://{host}:{port}/?format=json"
+        assert get(url)[0] == 401
+        token = base64.b64encode(b"auditor:s3cret-reader").decode()
+        status, _, body = get(url, authorization=f"Basic {token}")
         daemon.stop()
+    assert status == 200
+    doc = json.loads(body)
     assert {v["10.3.3"] for v in verdicts(doc).values()} == {"unknown"}
     assert {v["1.2.8"] for v in verdicts(doc).values()} == {"pass", "fail"}
     assert any("--evidence-log-group" in finding for finding in doc["fleet"]["findings"])
