@@ -181,7 +181,7 @@ def test_wheel_from_the_build_context_has_every_module_and_the_script(tmp_path: 
     names = set(zipfile.ZipFile(wheel).namelist())
     for package in {"bridge", *(module for module, _ in SETTINGS.values())}:
         package = package.split(".")[0]
-        for module in (ROOT / package).rglob("*.py"):
+        for module in [*(ROOT / package).rglob("*.py"), *(ROOT / package).rglob("*.html")]:
             relative = module.relative_to(ROOT).as_posix()
             assert relative in names, f"{relative} is missing from the wheel"
     (entry_points,) = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
