@@ -24,10 +24,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from bridge.log_evidence import epoch
+from tests.cfn import of_type, resolve, template
 from tests.fleet import MAX_SILENCE, ROUTERS, FleetRun, run_fleet
 from tests.peers import peer
 from tests.procs import Daemon, run_command
-from tests.test_deploy_artefacts import of_type, resolve, template
 
 
 @pytest.fixture(scope="module")
