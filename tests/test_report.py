@@ -205,6 +205,28 @@ def test_drops_and_missing_desired_configs_fail() -> None:
     assert good["1.2.8"]["verdict"] == "fail" and "no desired config" in good["1.2.8"]["reason"]
 
 
+def test_unsaved_past_its_grace_fails_and_compliance_is_shown_not_judged() -> None:
+    fields = {"router": "good", "running": "00000001", "startup": "00000007"}
+    unsaved = line(
+        "config.unsaved", T0 + 91, **fields, since=iso_utc(T0), overdue=True, diff="-x\n"
+    )
+    features = [
+        {"name": "ntp-auth", "compliant": True, "requirement": "10.6.3"},
+        {"name": "snmp", "compliant": False, "missing_lines": 1, "extra_lines": 1},
+    ]
+    compliance = line("config.compliance", T0 + 92, router="good", version="00000001",
+                      percent=50.0, compliant=False, features=features)  # fmt: skip
+    good = report([*fleet_lines(), unsaved, compliance])["routers"]["good"]["1.2.8"]
+    assert good["verdict"] == "fail" and "startup config since" in good["reason"]
+    assert good["compliance"]["failing"] == ["snmp"] and good["compliance"]["percent"] == 50.0
+    grace = line("config.unsaved", T0 + 91, **fields, since=iso_utc(T0 + 90), overdue=False)
+    assert report([*fleet_lines(), grace, compliance])["routers"]["good"]["1.2.8"]["verdict"] == (
+        "pass"  # compliance is 1.2.1/1.2.7: shown beside 1.2.8, not judged in it
+    )
+    html = to_html(report([*fleet_lines(), unsaved, compliance]))
+    assert "Unsaved: the startup config against the running one" in html and "snmp" in html
+
+
 def test_the_period_selects_lines() -> None:
     doc = report(fleet_lines(), since=iso_utc(T0 + 50), until=iso_utc(T0 + 80))
     assert doc["routers"]["good"]["10.3.3"]["messages"] == 7  # 50, 55, ..., 80: both ends are in

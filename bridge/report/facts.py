@@ -90,6 +90,8 @@ class ConfigFacts:
     diffs: dict[tuple[str, str, str], dict[int, str]] = field(default_factory=dict)
     stale: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None  # the last config.evidence entry
+    saved: dict[str, Any] | None = None  # the last config.saved / config.unsaved
+    compliance: dict[str, Any] | None = None  # the last config.compliance (1.2.1, 1.2.7)
 
 
 @dataclass
@@ -256,6 +258,35 @@ class Facts:
         if facts is not None:
             facts.stale = {"time": when, **{k: v for k, v in record.items() if k != "diff"}}
 
+    def _config_saved(self, record: Mapping[str, Any], when: float) -> None:
+        facts = self._config(record)
+        if facts is not None and record.get("part", 1) == 1:
+            facts.saved = {
+                "time": when,
+                "state": "unsaved" if record["event"] == "config.unsaved" else "saved",
+                **{k: record.get(k) for k in ("running", "startup", "since", "overdue")},
+            }
+        if facts is not None:
+            self._diff(facts, str(record["event"]), str(record.get("running")), record)
+
+    def _config_compliance(self, record: Mapping[str, Any], when: float) -> None:
+        facts = self._config(record)
+        if facts is None:
+            return
+        features = record.get("features")
+        failing = [
+            str(f.get("feature", f.get("name", "?")))
+            for f in (features if isinstance(features, list) else [])
+            if isinstance(f, dict) and f.get("compliant") is False
+        ]
+        facts.compliance = {
+            "time": when,
+            "version": record.get("version"),
+            "percent": record.get("percent"),
+            "compliant": record.get("compliant"),
+            "failing": failing,
+        }
+
     def _config_evidence(self, record: Mapping[str, Any], when: float) -> None:
         routers = record.get("routers")
         if not isinstance(routers, dict):
@@ -360,6 +391,9 @@ _HANDLERS: dict[str, Any] = {
     "config.drift": Facts._config_check,
     "config.desired_error": Facts._config_check,
     "config.stale": Facts._config_stale,
+    "config.saved": Facts._config_saved,
+    "config.unsaved": Facts._config_saved,
+    "config.compliance": Facts._config_compliance,
     "config.evidence": Facts._config_evidence,
 }
 

@@ -48,6 +48,13 @@ def to_csv(doc: dict[str, Any]) -> str:
     return out.getvalue()
 
 
+DIFF_TITLES = {
+    "config.drift": "Drift from the desired config",
+    "config.unsaved": "Unsaved: the startup config against the running one",
+    "config.changed": "Latest change",
+}
+
+
 def diff_class(line: str) -> str:
     if line.startswith("@@"):
         return "hunk"
@@ -77,6 +84,7 @@ def to_html(
         nav=list(nav),
         show_details=show_details,
         diff_class=diff_class,
+        diff_titles=DIFF_TITLES,
         **extra,
     )
 

@@ -15,8 +15,10 @@ evidence behind it and one sentence of reason:
     unknown: no per-router NTP evidence in the input (the proxy's ``ntp.clients`` lines).
 ``1.2.8`` configuration consistent
     pass: the router's last upload in the period was checked against the desired config and
-    matches it. fail: it drifts, no desired config exists for it, it is stale, or it never
-    uploaded to an uploader that ran. unknown: no uploader output, or no check was possible.
+    matches it. fail: it drifts, no desired config exists for it, it is stale, its running
+    config has been unsaved past the uploader's grace, or it never uploaded to an uploader
+    that ran. unknown: no uploader output, or no check was possible. The compliance verdict
+    (features of the PCI rules, 1.2.1 and 1.2.7) is shown with it, not judged here.
 
 No data for a router is never a pass. The fleet's verdict is the worst of its routers'
 (fail, then unknown, then pass), with the counts of each.
@@ -141,8 +143,10 @@ def judge_config(config: ConfigFacts, ran: bool) -> dict[str, Any]:
         ],
         "check": None if check is None else {**check, "time": _iso(check["time"])},
     }
-    if config.summary is not None:
-        evidence["summary"] = {**config.summary, "time": _iso(config.summary["time"])}
+    for key in ("summary", "saved", "compliance"):
+        found = getattr(config, key)
+        if found is not None:
+            evidence[key] = {**found, "time": _iso(found["time"])}
     if not ran:
         return _verdict("unknown", "no config uploader output in the input", **evidence)
     if config.stale is not None:
@@ -163,6 +167,13 @@ def judge_config(config: ConfigFacts, ran: bool) -> dict[str, Any]:
             return _verdict("fail", "no desired config exists for this router", **evidence)
         return _verdict(
             "fail", f"version {check['version']} differs from the desired config", **evidence
+        )
+    saved = config.saved
+    if saved is not None and saved["state"] == "unsaved" and saved.get("overdue"):
+        return _verdict(
+            "fail",
+            f"the running config differs from the startup config since {saved.get('since')}",
+            **evidence,
         )
     return _verdict("pass", f"version {check['version']} matches {check['desired']}", **evidence)
 
