@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from bridge.metrics import emf_record
-from bridge.output import MAX_LINE_BYTES, iso_utc
+from bridge.output import MAX_LINE_BYTES, envelope
 
 __all__ = ["EMF_ROUTERS", "evidence_lines", "router_emf_lines"]
 
@@ -34,7 +34,7 @@ def evidence_lines(
     Routers are packed greedily in name order; a single router whose fields alone exceed the
     line is replaced by ``{"omitted": "too large"}`` rather than breaking the contract.
     """
-    head = {"event": event, "level": "info", "time": iso_utc(now), **(extra or {})}
+    head = envelope(event, "info", now, extra or {})
     budget = max_line - len(orjson.dumps({**head, "routers": {}, "part": 99999, "parts": 99999}))
     chunks: list[dict[str, Any]] = [{}]
     used = 0

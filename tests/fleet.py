@@ -28,9 +28,9 @@ import orjson
 
 from bridge.log_evidence import epoch
 from bridge.simulate import cisco_line, router_config
+from tests.ntp_peers import Chronyd, free_udp_port
 from tests.peers import peer
 from tests.procs import ROOT, Daemon
-from tests.test_ntp_proxy import Chronyd, free_udp_port
 
 ROUTERS = {"127.0.0.1": "rtr-good", "127.0.0.2": "rtr-drift", "127.0.0.3": "rtr-quiet"}
 SIMULATED_SECONDS = 7.0
