@@ -1,4 +1,4 @@
-"""The live page: the auditor's view, served by the config daemon at ``/`` and ``/routers/NAME``.
+"""The live page: the auditor's view, served by the config daemon at ``/`` and ``/evidence/NAME``.
 
 The same verdicts and the same template as ``edge-bridge report``, drawn from what this daemon
 holds: the config evidence from its store (every version, the latest state, the drift from
@@ -99,7 +99,7 @@ class LivePage:
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/", self.index)
-        app.router.add_get("/routers/{name}", self.router)
+        app.router.add_get("/evidence/{name}", self.router)
 
     async def document(self, now: float, only: str | None = None) -> dict[str, Any]:
         """The report document over the last ``WINDOW``, config facts from the store."""
@@ -147,7 +147,7 @@ class LivePage:
             doc,
             title="edge-bridge: PCI DSS evidence, live",
             generated=iso_utc(now),
-            router_href=lambda name: "/routers/" + urllib.parse.quote(name, safe=""),
+            router_href=lambda name: "/evidence/" + urllib.parse.quote(name, safe=""),
             nav=[("Fleet", "/"), ("JSON", "/?format=json")],
             show_details=False,
         )
@@ -184,7 +184,7 @@ class LivePage:
             template="router.html",
             title=f"{name}: PCI DSS evidence, live",
             generated=iso_utc(now),
-            nav=[("Fleet", "/"), ("JSON", f"/routers/{urllib.parse.quote(name)}?format=json")],
+            nav=[("Fleet", "/"), ("JSON", f"/evidence/{urllib.parse.quote(name)}?format=json")],
             router=name,
             verdicts=verdicts,
             versions=body["versions"],

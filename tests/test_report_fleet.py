@@ -272,13 +272,13 @@ def test_live_page_as_json(live: str, fleet: FleetRun) -> None:
         page, files = doc["routers"][name], from_files["routers"][name]
         assert page["10.3.3"]["messages"] == files["10.3.3"]["messages"]
         assert page["1.2.8"]["latest_version"] == files["1.2.8"]["latest_version"]
-    status, _, body = get(live + "/routers/rtr-drift?format=json")
+    status, _, body = get(live + "/evidence/rtr-drift?format=json")
     router = json.loads(body)
     assert status == 200 and router["verdicts"]["1.2.8"]["verdict"] == "fail"
     assert router["drift"]["desired"].endswith("rtr-drift.cfg")
     assert "+ permit tcp host 10.40.0.12 any eq 443" in router["drift"]["diff"]
     assert [v["version"] for v in router["versions"]] == ["00000001"]
-    assert get(live + "/routers/no-such-router")[0] == 404
+    assert get(live + "/evidence/no-such-router")[0] == 404
     text = json.dumps(doc) + json.dumps(router)
     assert not [s for s in fleet.secrets if s in text]
 
@@ -312,7 +312,7 @@ def test_live_page_in_chromium(live: str, fleet: FleetRun, browser: Any, tmp_pat
     assert seen_verdicts(browser) == want
     browser.save_screenshot(str(tmp_path / "live-fleet.png"))
     browser.find_element(By.LINK_TEXT, "rtr-drift").click()
-    assert browser.current_url.endswith("/routers/rtr-drift")
+    assert browser.current_url.endswith("/evidence/rtr-drift")
     assert seen_verdicts(browser) == {"rtr-drift": want["rtr-drift"]}
     added = [s.text for s in browser.find_elements(By.CSS_SELECTOR, "pre.diff .add")]
     assert "+ permit tcp host 10.40.0.12 any eq 443" in added
