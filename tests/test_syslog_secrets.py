@@ -9,7 +9,6 @@ secret it carries must be absent from every stdout line, and the line says ``red
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import subprocess
 import uuid
@@ -17,10 +16,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.peers import peer
 from tests.procs import Daemon
 
 LOCAL = ["--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--health", "127.0.0.1:0"]
-LOGGER = shutil.which("logger")
 
 # (datagram with {m} for a marker, the secret in it)
 ECHOES: list[tuple[str, str]] = [
@@ -121,15 +120,14 @@ def test_secrets_in_command_echoes_are_redacted(receiver: Daemon) -> None:
     assert line["message"] == f"Accepted password for {plain}"
 
 
-@pytest.mark.skipif(LOGGER is None, reason="util-linux logger is not installed")
 def test_secrets_sent_by_logger_are_redacted_in_message_and_structured_data(
     receiver: Daemon,
 ) -> None:
     _, port = receiver.address("syslog", "udp")
     text = marker()
-    assert LOGGER is not None
+    logger = peer("logger", "bsdutils")
     subprocess.run(
-        [LOGGER, "-n", "127.0.0.1", "-P", str(port), "-d", "--rfc5424", "-t", "mgd",
+        [logger, "-n", "127.0.0.1", "-P", str(port), "-d", "--rfc5424", "-t", "mgd",
          "--sd-id", "junos@2636", "--sd-param", 'command="set snmp community LoggerSdComm"',
          "--sd-param", 'password="LoggerSdPw"',
          f"UI_CMDLINE_READ_LINE: command 'set system login user x authentication "
