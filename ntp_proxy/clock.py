@@ -1,10 +1,14 @@
 """The served clock: local time plus the filtered upstream offset, and whether it may be trusted.
 
-A container cannot set the system clock, so the proxy keeps an offset instead. Each upstream
-has an NTP clock filter (the last eight poll rounds; the sample with the lowest delay wins, since
-queueing only ever adds delay and asymmetric delay is what corrupts an offset), upstreams are
-taken in order of preference among those that answered lately, and the clock is synchronised
-only until ``max_holdover`` seconds have passed without a fresh valid sample. State changes come
+A container cannot set the system clock, so the proxy keeps an offset instead. A sample further
+than ``max_offset`` from the local clock is rejected outright (the host clock is disciplined by
+the same service, so such a sample means a broken or hostile upstream). Each upstream has an NTP
+clock filter (the last eight poll rounds; the sample with the lowest delay wins, since queueing
+only ever adds delay and asymmetric delay is what corrupts an offset). Of the upstreams that
+answered lately, only those whose correctness intervals agree with a majority's
+(:mod:`ntp_proxy.selection`) may be selected, the first of them in order of preference, so one
+falseticker cannot move the served time. The clock is synchronised only until
+``max_holdover`` seconds have passed without a fresh valid sample. State changes come
 back as events for the caller to log, so this module reads no clock and writes nothing.
 """
 
@@ -18,6 +22,7 @@ from dataclasses import dataclass, field
 
 from ntp_proxy.exchange import PHI, Sample
 from ntp_proxy.packet import LEAP_UNSYNC, STRATUM_UNSYNC, to_ntp
+from ntp_proxy.selection import truechimers
 
 FILTER_ROUNDS = 8
 REACH_ROUNDS = 4
@@ -57,22 +62,28 @@ class ClockFilter:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """A change to log once: ``synchronised``, ``unsynchronised`` or ``upstream_switched``."""
+    """Something to log once: ``synchronised``, ``unsynchronised``, ``upstream_switched``,
+    ``offset_rejected``, ``falseticker``, ``truechimer`` (``ntp.`` + name, at ``level``)."""
 
     name: str
     fields: dict[str, object] = field(default_factory=dict)
+    level: str = "info"
 
 
 class Clock:
     """What the responder needs per request, refreshed once per poll round."""
 
-    def __init__(self, upstreams: Sequence[str], max_holdover: float) -> None:
+    def __init__(
+        self, upstreams: Sequence[str], max_holdover: float, max_offset: float = 0.0
+    ) -> None:
         if not upstreams:
             raise ValueError("at least one upstream")
         self.upstreams = tuple(upstreams)
         self.max_holdover = max_holdover
+        self.max_offset = max_offset  # 0: no limit
         self.filters = [ClockFilter() for _ in self.upstreams]
         self.selected: int | None = None
+        self.falsetickers: set[int] = set()
         # Served fields; these defaults are what RFC 5905 prescribes before the first sample.
         self.offset = 0.0
         self.leap = LEAP_UNSYNC
@@ -91,10 +102,11 @@ class Clock:
         """Feed one poll round (a sample or None per upstream, in order); return changes."""
         if len(results) != len(self.filters):
             raise ValueError("one result per upstream")
+        events: list[Event] = []
+        results = [self._sane(sample, events) for sample in results]
         for flt, sample in zip(self.filters, results, strict=True):
             flt.add(sample)
-        events: list[Event] = []
-        choice = next((i for i, f in enumerate(self.filters) if f.reachable()), None)
+        choice = self._select(now, events)
         if choice is not None and choice != self.selected:
             previous = None if self.selected is None else self.upstreams[self.selected]
             current = self.upstreams[choice]
@@ -104,6 +116,44 @@ class Clock:
             self._apply(choice, now)
         events.extend(self.check(now))
         return events
+
+    def _sane(self, sample: Sample | None, events: list[Event]) -> Sample | None:
+        """The sample, or None (and a warning) when it is further off than ``max_offset``."""
+        if sample is None or not self.max_offset or abs(sample.offset) <= self.max_offset:
+            return sample
+        fields: dict[str, object] = {
+            "upstream": sample.upstream,
+            "offset": sample.offset,
+            "limit": self.max_offset,
+        }
+        events.append(Event("offset_rejected", fields, "warning"))
+        return None
+
+    def _select(self, now: float, events: list[Event]) -> int | None:
+        """The most preferred reachable upstream among the truechimers, if there is a majority."""
+        candidates: list[int] = []
+        intervals: list[tuple[float, float]] = []
+        for index, flt in enumerate(self.filters):
+            best = flt.best()
+            if best is None or not flt.reachable():
+                continue
+            reach = best.root_distance + PHI * max(now - best.taken, 0.0) + flt.jitter()
+            candidates.append(index)
+            intervals.append((best.offset - reach, best.offset + reach))
+        agreeing = {candidates[i] for i in truechimers(intervals)}
+        falsetickers = set(candidates) - agreeing
+        for index in sorted(falsetickers ^ self.falsetickers):
+            best = self.filters[index].best()
+            fields: dict[str, object] = {
+                "upstream": self.upstreams[index],
+                "offset": None if best is None else best.offset,
+            }
+            if index in falsetickers:
+                events.append(Event("falseticker", fields, "warning"))
+            elif index in candidates:
+                events.append(Event("truechimer", fields))
+        self.falsetickers = falsetickers
+        return next((i for i in candidates if i in agreeing), None)
 
     def _apply(self, index: int, now: float) -> None:
         flt = self.filters[index]
@@ -134,7 +184,7 @@ class Clock:
         if synchronised:
             return [Event("synchronised", self.describe(now))]
         reason = "holdover expired" if self.updated is not None else "no valid sample"
-        return [Event("unsynchronised", {"reason": reason, **self.describe(now)})]
+        return [Event("unsynchronised", {"reason": reason, **self.describe(now)}, "warning")]
 
     # -- per request -----------------------------------------------------------------------
 

@@ -29,8 +29,8 @@ from ntp_proxy.keys import Key
 from ntp_proxy.packet import refid_text
 from ntp_proxy.stamped import readable, recv_stamped, stamped_socket
 
-COUNTERS = ("upstream_errors", "upstream_invalid")
-GAUGES = ("offset_seconds", "synchronised")
+COUNTERS = ("upstream_errors", "upstream_invalid", "offset_rejected", "upstream_kisses")
+GAUGES = ("offset_seconds", "synchronised", "falsetickers")
 
 # ntpd's iburst: the first eight rounds come quickly, so the filter is full before clients arrive.
 BURST_ROUNDS = 8
@@ -72,6 +72,7 @@ class Poller:
         self.timeout = min(MAX_TIMEOUT, max(poll * 0.75, 0.05))
         self.log = get_logger()
         self._reachable = [True] * len(self.upstreams)
+        self.backoff = KissBackoff(len(self.upstreams))
         self._poll_exponent = max(-128, min(127, round(math.log2(poll))))
 
     async def run(self) -> None:
@@ -93,7 +94,13 @@ class Poller:
                 self._report(self.clock.check(time.time()))
 
     async def poll_round(self) -> None:
-        results = await asyncio.gather(*(self.exchange(up) for up in self.upstreams))
+        due = self.backoff.due()
+        results = await asyncio.gather(
+            *(
+                self.exchange(up) if go else _nothing()
+                for up, go in zip(self.upstreams, due, strict=True)
+            )
+        )
         now = time.time()
         events = self.clock.end_round(results, now)
         for index, (upstream, sample) in enumerate(zip(self.upstreams, results, strict=True)):
@@ -136,12 +143,29 @@ class Poller:
                     best = sample
         except (TimeoutError, OSError):  # no name, no route, ICMP port unreachable
             pass
+        except InvalidReply as kiss:  # a genuine kiss-o'-death (it echoed our nonce)
+            self._kissed(upstream, kiss.kiss_code)
+            return None
         finally:
             if sock is not None:
                 sock.close()
         if best is None:
             self.counters.incr("upstream_errors")
+        else:
+            self.backoff.answered(self.upstreams.index(upstream))
         return best
+
+    def _kissed(self, upstream: HostPort, code: bytes) -> None:
+        """RFC 5905 7.4: RATE means poll less often; DENY and RSTR, stop (here: rarely)."""
+        self.counters.incr("upstream_kisses")
+        index = self.upstreams.index(upstream)
+        rounds = self.backoff.kissed(index, code == b"RATE")
+        self.log.warning(
+            "ntp.upstream_kiss",
+            upstream=str(upstream),
+            code=code.rstrip(b"\0").decode("ascii", "replace"),
+            skipped_polls=rounds,
+        )
 
     async def _one(self, sock: socket.socket, label: str, refid: bytes) -> Sample:
         """Send one request and wait for its valid reply, counting the invalid ones."""
@@ -167,8 +191,10 @@ class Poller:
                         refid=refid,
                         key=self.key,
                     )
-                except InvalidReply:
+                except InvalidReply as exc:
                     self.counters.incr("upstream_invalid")
+                    if exc.reason == "kiss":
+                        raise
 
     def _log_sample(self, sample: Sample, index: int) -> None:
         self.log.info(
@@ -189,9 +215,46 @@ class Poller:
         now = time.time()
         self.counters.set_gauge("offset_seconds", self.clock.offset)
         self.counters.set_gauge("synchronised", 1.0 if self.clock.synchronised(now) else 0.0)
+        self.counters.set_gauge("falsetickers", float(len(self.clock.falsetickers)))
         for event in events:
+            if event.name == "offset_rejected":
+                self.counters.incr("offset_rejected")
             fields: dict[str, Any] = dict(event.fields)
-            if event.name == "unsynchronised":
-                self.log.warning("ntp.unsynchronised", **fields)
-            else:
-                self.log.info(f"ntp.{event.name}", **fields)
+            getattr(self.log, event.level)(f"ntp.{event.name}", **fields)
+
+
+class KissBackoff:
+    """Polls to skip per upstream after a kiss-o'-death (sans-IO).
+
+    Each RATE kiss doubles the number of polls skipped, up to MAX_SKIP; DENY and RSTR go
+    straight to MAX_SKIP (RFC 5905 says stop: a proxy keeps asking rarely, so that fixing the
+    upstream's access list brings it back). A valid reply resets it.
+    """
+
+    MAX_SKIP = 64
+
+    def __init__(self, upstreams: int) -> None:
+        self.skip = [0] * upstreams
+        self._waiting = [0] * upstreams
+
+    def due(self) -> list[bool]:
+        """Which upstreams to poll this round (counts the round for the others)."""
+        due = []
+        for index, waiting in enumerate(self._waiting):
+            due.append(waiting == 0)
+            self._waiting[index] = max(waiting - 1, 0)
+        return due
+
+    def kissed(self, index: int, rate: bool) -> int:
+        current = self.skip[index]
+        self.skip[index] = min(max(current * 2, 1), self.MAX_SKIP) if rate else self.MAX_SKIP
+        self._waiting[index] = self.skip[index]
+        return self.skip[index]
+
+    def answered(self, index: int) -> None:
+        self.skip[index] = 0
+
+
+async def _nothing() -> None:
+    """An upstream skipped this round (backing off after a kiss-o'-death)."""
+    return None

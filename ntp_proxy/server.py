@@ -85,7 +85,9 @@ class NtpService:
             gauges=(*poller_module.GAUGES, "transmit_delay_seconds"),
         )
         self.precision = measure_precision(time.time)
-        self.clock = Clock([str(u) for u in settings.upstream], settings.max_holdover)
+        self.clock = Clock(
+            [str(u) for u in settings.upstream], settings.max_holdover, settings.max_offset
+        )
         self.responder = Responder(
             self.clock,
             self.counters,

@@ -52,6 +52,13 @@ class NtpSettings(CommonSettings):
         parse=positive_float,
         help="seconds without a valid upstream sample before the proxy is unsynchronised",
     )
+    max_offset: float = option(
+        1.0,
+        parse=non_negative_float,
+        help="reject upstream samples further than this many seconds from the local clock "
+        "(on AWS the host clock follows the same service); 0: no limit, for a laptop whose "
+        "clock may be far off",
+    )
     mode: str = option(
         "serve",
         parse=choice("serve", "relay"),

@@ -6,6 +6,7 @@ import json
 import re
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -15,7 +16,7 @@ from typing import Any
 
 import ntplib
 
-from ntp_proxy.packet import Packet, encode
+from ntp_proxy.packet import MODE_SERVER, Packet, decode, encode, to_ntp
 from tests.peers import peer
 from tests.procs import Daemon
 
@@ -66,6 +67,68 @@ class Chronyd:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+
+
+class FakeUpstream:
+    """A UDP socket answering like an NTP server, with forged replies on demand."""
+
+    def __init__(
+        self, forge: bool = False, genuine: bool = True, skew: float = 0.0, kiss: bytes = b""
+    ) -> None:
+        """``skew``: how far the genuine replies' clock is off; ``kiss``: answer every request
+        with this kiss-o'-death code instead."""
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.forge, self.genuine, self.skew, self.kiss = forge, genuine, skew, kiss
+        self.requests = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def reply(self, request: Packet, origin: int, skew: float) -> bytes:
+        now = time.time() + skew
+        return encode(
+            Packet(
+                version=4,
+                mode=MODE_SERVER,
+                stratum=1,
+                precision=-20,
+                refid=b"GPS\0",
+                reference=to_ntp(now - 1),
+                origin=origin,
+                receive=to_ntp(now),
+                transmit=to_ntp(now),
+            )
+        )
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(1024)
+            except TimeoutError:
+                continue
+            request = decode(data)
+            self.requests += 1
+            if self.forge:  # an off-path attacker guessing the origin: a year ahead
+                self.sock.sendto(self.reply(request, request.transmit ^ 1, 3.15e7), addr)
+                self.sock.sendto(self.reply(request, to_ntp(time.time()), 3.15e7), addr)
+            if self.kiss:
+                kod = Packet(
+                    version=4, mode=MODE_SERVER, leap=3, refid=self.kiss, origin=request.transmit
+                )
+                self.sock.sendto(encode(kod), addr)
+            elif self.genuine:
+                self.sock.sendto(self.reply(request, request.transmit, self.skew), addr)
+
+    def __enter__(self) -> FakeUpstream:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
 
 
 def chronyd_server(tmp_path: Path) -> Iterator[Chronyd]:

@@ -121,7 +121,7 @@ async def test_only_wrong_replies_mean_no_sample() -> None:
         return [
             encode(Packet(**{**_fields(data), "origin": 12345})),
             encode(Packet(**{**_fields(data), "leap": 3})),
-            encode(Packet(**{**_fields(data), "stratum": 0, "refid": b"DENY"})),
+            encode(Packet(**{**_fields(data), "stratum": 0, "refid": b"DENY", "origin": 7})),
             good(request)[:40],
         ]
 
@@ -130,6 +130,33 @@ async def test_only_wrong_replies_mean_no_sample() -> None:
         assert await poller.exchange(address) is None
     counts = poller.counters.snapshot()
     assert counts["upstream_invalid"] == 4 * 4 and counts["upstream_errors"] == 1
+    assert counts["upstream_kisses"] == 0  # a kiss that does not echo our nonce is forged
+
+
+async def test_rate_kiss_backs_off_until_a_valid_reply() -> None:
+    kiss = True
+
+    def answer(request: Packet) -> list[bytes]:
+        if kiss:
+            data = decode(good(request))
+            return [encode(Packet(**{**_fields(data), "stratum": 0, "refid": b"RATE"}))]
+        return [good(request)]
+
+    async with fake_upstream(answer) as (address, upstream):
+        poller = poller_for(address)
+        await poller.poll_round()
+        assert len(upstream.requests) == 1  # the burst stops at the kiss
+        assert poller.backoff.skip == [1]
+        await poller.poll_round()  # skipped
+        assert len(upstream.requests) == 1
+        await poller.poll_round()
+        assert poller.backoff.skip == [2] and len(upstream.requests) == 2
+        kiss = False
+        for _ in range(3):
+            await poller.poll_round()
+        assert poller.backoff.skip == [0] and poller.clock.synchronised(time.time())
+    counts = poller.counters.snapshot()
+    assert counts["upstream_kisses"] == 2 and counts["upstream_invalid"] == 2
 
 
 async def test_silent_upstream_times_out() -> None:

@@ -10,16 +10,16 @@ import itertools
 import json
 import signal
 import socket
-import threading
 import time
 from pathlib import Path
 
 import ntplib
 import pytest
 
-from ntp_proxy.packet import MODE_SERVER, Packet, decode, encode, to_ntp
+from ntp_proxy.packet import MODE_SERVER, decode
 from tests.ntp_peers import (
     Chronyd,
+    FakeUpstream,
     ask,
     chronyd_client_offset,
     client_request,
@@ -102,59 +102,6 @@ def test_unsynchronised_before_first_sample_and_after_holdover(tmp_path: Path) -
             ("ntp.upstream_unreachable", "warning"),
         ]
         assert daemon.stop() == 0 and daemon.stderr == ""  # ICMP errors are no tracebacks
-
-
-class FakeUpstream:
-    """A UDP socket answering like an NTP server, with forged replies on demand."""
-
-    def __init__(self, forge: bool, genuine: bool) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.forge, self.genuine = forge, genuine
-        self.requests = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def reply(self, request: Packet, origin: int, skew: float) -> bytes:
-        now = time.time() + skew
-        return encode(
-            Packet(
-                version=4,
-                mode=MODE_SERVER,
-                stratum=1,
-                precision=-20,
-                refid=b"GPS\0",
-                reference=to_ntp(now - 1),
-                origin=origin,
-                receive=to_ntp(now),
-                transmit=to_ntp(now),
-            )
-        )
-
-    def _serve(self) -> None:
-        while not self._stop.is_set():
-            try:
-                data, addr = self.sock.recvfrom(1024)
-            except TimeoutError:
-                continue
-            request = decode(data)
-            self.requests += 1
-            if self.forge:  # an off-path attacker guessing the origin: a year ahead
-                self.sock.sendto(self.reply(request, request.transmit ^ 1, 3.15e7), addr)
-                self.sock.sendto(self.reply(request, to_ntp(time.time()), 3.15e7), addr)
-            if self.genuine:
-                self.sock.sendto(self.reply(request, request.transmit, 0.0), addr)
-
-    def __enter__(self) -> FakeUpstream:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        self.sock.close()
 
 
 def test_forged_upstream_replies_are_ignored() -> None:
