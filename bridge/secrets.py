@@ -106,13 +106,16 @@ _NOT_VALUE: Final = (
 )
 _SEPARATOR: Final = r"""["']?(?:\s*[=:>]\s*|\s+)"""
 # Names that end like a keyword but introduce no secret.
-_NOT_KEYWORD: Final = (
-    r"(?!(?:no-?password|trusted-key|hostkey|key-?id|public-?key|pubkey|ssh-?key)(?![\w.-]))"
-)
+_NOT_KEYWORD: Final = r"(?!(?:no-?password|trusted-key|key-?id)(?![\w.-]))"
+# A key that is public: never a secret, and not a reason to look closer (sshd logs "accepted
+# publickey for ..." all day). The gate below skips it the same way.
+_KEY: Final = r"key(?<!publickey)(?<!public-key)(?<!pubkey)(?<!hostkey)(?<!sshkey)(?<!ssh-key)"
 _KEYWORD: Final = (
-    r"(?<![\w.$=-])(?<!tunnel )" + _NOT_KEYWORD + r"(?:(?:[a-z0-9]+[-_])+pass(?![\w.-])|"
-    r"(?:[a-z0-9]+[-_])*"
-    r"(?:[a-z0-9]*(?:password|passwd|passphrase|secret|key|psk|token)|pwd|phash"
+    # where a token starts, and only if a keyword is in it: the cheap test comes first
+    r"(?<![\w.$=-])(?=[\w.-]*?(?:pass|pwd|secret|key|psk|token|phash))(?<!tunnel )"
+    + _NOT_KEYWORD
+    + r"(?:(?:[a-z0-9]+[-_])+pass(?![\w.-])|(?:[a-z0-9]+[-_])*"
+    r"(?:[a-z0-9]*(?:password|passwd|passphrase|secret|" + _KEY + r"|psk|token)|pwd|phash"
     r"|key-?string|password-encrypt)(?![\w.-]))"
 )
 _COMMUNITY: Final = (
@@ -210,7 +213,9 @@ def _any_of(words: Iterable[str]) -> re.Pattern[str]:
     )
 
 
-_GATE: Final = _any_of({w for r in RULES for w in r.triggers})
+_GATE: Final = re.compile(
+    _any_of({w for r in RULES for w in r.triggers}).pattern.replace("k(?:ey)", _KEY)
+)
 
 
 def might_hold_secret(text: str) -> bool:

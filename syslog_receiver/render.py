@@ -154,7 +154,14 @@ class Renderer:
 
 
 def _redact(fields: dict[str, Any]) -> bool:
-    """Redact secrets in the message, structured data values and raw text; True if any went."""
+    """Redact secrets in the message, structured data values and raw text; True if any went.
+
+    One test of the trigger words over all of them first: nearly every line stops there.
+    """
+    message, sd, raw = fields.get("message"), fields.get("structured_data"), fields.get("raw")
+    probe = raw if isinstance(raw, str) else f"{message} {sd}" if sd else message
+    if not isinstance(probe, str) or not might_hold_secret(probe):
+        return False
     changed = False
     for key in ("message", "raw"):
         text = fields.get(key)
@@ -163,14 +170,12 @@ def _redact(fields: dict[str, Any]) -> bool:
             if redacted != text:
                 fields[key] = redacted
                 changed = True
-    sd = fields.get("structured_data")
-    if sd:
-        for params in sd.values():
-            for name, value in params.items():
-                new = _redact_param(name, value)
-                if new is not value:
-                    params[name] = new
-                    changed = True
+    for params in sd.values() if sd else ():
+        for name, value in params.items():
+            new = _redact_param(name, value)
+            if new is not value:
+                params[name] = new
+                changed = True
     return changed
 
 
