@@ -1,5 +1,7 @@
-"""Property tests of the syslog parser: no input raises, the record shape always holds, and
-generated RFC 5424 messages and yearless timestamps come back exactly."""
+"""Property tests of the syslog parser: no input raises, the record shape always holds, the
+message is always the tail of the input (a header never takes text it did not understand),
+generated RFC 5424 messages, BSD headers in every accepted form and yearless timestamps come
+back exactly, and lenient structured data stops only after a whole element."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from hypothesis import strategies as st
 
 from syslog_receiver.parse import FIELDS, parse
 from syslog_receiver.record import OPTIONAL_FIELDS
+from syslog_receiver.sd_lenient import parse_sd_lenient
 from syslog_receiver.timestamps import MONTHS, TZ_OFFSETS
 
 FORMATS = {"rfc5424", "junos", "rfc3164", "cisco", "yamaha", "nopri", "raw"}
@@ -323,3 +326,23 @@ def test_generated_bsd_headers_keep_every_field_and_all_message_text(
     assert (got["procid"], got["message"]) == (procid, message)
     assert got["app_name"] is not None
     assert data.decode().endswith(f" {got['app_name']}{f'[{procid}]' if procid else ''}: {message}")
+
+
+# -- lenient structured data, on its own ------------------------------------------------------
+
+
+@FUZZ
+@given(
+    st.lists(st.sampled_from(list(' []"\\=abx@1\u00e9')), max_size=120).map("".join),
+    st.text(max_size=60),
+)
+def test_lenient_structured_data_stops_only_after_a_whole_element(soup: str, rest: str) -> None:
+    """Whatever the text, what is read ends at an element's ']' and holds only strings."""
+    text = "[" + soup + rest
+    sd, end = parse_sd_lenient(text, 0)
+    assert 0 <= end <= len(text)
+    assert (end == 0) == (not sd)
+    assert end == 0 or text[end - 1] == "]"
+    for params in sd.values():
+        for value in params.values():
+            assert type(value) is str or all(type(v) is str for v in value)
