@@ -96,13 +96,14 @@ MARKERS: Final = (
 )
 # Words after a keyword that show it introduces no value: English in log messages, and
 # commands that merely carry a keyword in their name (``key chain``, ``password encryption``).
+# Only where more follows on the line: a last word is the value (``enable secret 9 NONE``).
 _NOT_VALUE: Final = (
     r"(?!(?:for|is|was|were|has|have|had|changed|change|of|the|to|by|from|on|mismatch"
     r"|expired|failed|invalid|incorrect|accepted|rejected|required|not|none|with|and|or|in|at"
     r"|chain|generate|config-key|pubkey-chain|storage|zeroize|import|export|encrypt|decrypt"
     r"|encryption|format|minimum-length|min-length|maximum|change-type|prompt|recovery|policy"
     r"|history|complexity|exchange|lifetime|length|address|hostname|retry|aging|type|default)"
-    r"(?![\w-])|\"\"(?!\S)|''(?!\S))"
+    r"(?![\w-])(?=[ \t]*[^\s;])|\"\"(?!\S)|''(?!\S))"
 )
 _SEPARATOR: Final = r"""["']?(?:\s*[=:>]\s*|\s+)"""
 # Names that end like a keyword but introduce no secret.

@@ -66,6 +66,11 @@ SHAPES: list[tuple[str, str]] = [
     (" vrrp 2 authentication text VrrpPlain", "VrrpPlain"),
     (" ip nhrp authentication NhrpKey", "NhrpKey"),
     ("-----BEGIN RSA PRIVATE KEY-----MIIEowInline", "MIIEowInline"),
+    # a word that reads as English is still the value when nothing follows it (found by
+    # hypothesis: ``enable secret 9 NONE`` kept its secret)
+    ("enable secret 9 NONE", "NONE"),
+    ("username ops password default", "default"),
+    ("set system tacplus-server 10.0.0.1 secret changed;", "changed"),
 ]
 
 INTACT = [
@@ -86,6 +91,7 @@ INTACT = [
     "ip ssh server algorithm hostkey rsa-sha2-512",
     "ip filter 200030 pass * 192.168.10.0/24 icmp * *",
     "Failed password for invalid user admin from 10.1.2.3 port 22 ssh2",
+    "Password changed for user admin by console",
     "accepted publickey for netops from 10.9.8.7",
     "%SEC_LOGIN-5-LOGIN_SUCCESS: Login Success [user: admin] [Source: 10.1.1.1]",
     "set interfaces wireguard wg0 peer x public-key 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk='",
