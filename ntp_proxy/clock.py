@@ -74,12 +74,19 @@ class Clock:
     """What the responder needs per request, refreshed once per poll round."""
 
     def __init__(
-        self, upstreams: Sequence[str], max_holdover: float, max_offset: float = 0.0
+        self,
+        upstreams: Sequence[str],
+        max_holdover: float,
+        max_offset: float = 0.0,
+        holdovers: Sequence[float] | None = None,
     ) -> None:
+        """``holdovers``: per upstream, when shorter than ``max_holdover`` (a source such as
+        ecs-metadata that vouches only for the moment it was read)."""
         if not upstreams:
             raise ValueError("at least one upstream")
         self.upstreams = tuple(upstreams)
         self.max_holdover = max_holdover
+        self.holdovers = tuple(holdovers or [max_holdover] * len(self.upstreams))
         self.max_offset = max_offset  # 0: no limit
         self.filters = [ClockFilter() for _ in self.upstreams]
         self.selected: int | None = None
@@ -95,6 +102,7 @@ class Clock:
         self.reference = 0
         self.valid_until = -math.inf
         self._synchronised = False
+        self._withdrawn: str | None = None
 
     # -- per poll round --------------------------------------------------------------------
 
@@ -171,9 +179,17 @@ class Clock:
         self.updated = now
         self.reference = to_ntp(now + self.offset)
         if self.stratum < STRATUM_UNSYNC and self.leap != LEAP_UNSYNC:
-            self.valid_until = now + self.max_holdover
+            self.valid_until = now + min(self.max_holdover, self.holdovers[index])
         else:
             self.valid_until = -math.inf
+
+    def withdraw(self, index: int, now: float, reason: str) -> list[Event]:
+        """The selected upstream says its time is not good now: unsynchronised at once."""
+        if index != self.selected or not self.synchronised(now):
+            return []
+        self.valid_until = -math.inf
+        self._withdrawn = f"{self.upstreams[index]}: {reason}"
+        return self.check(now)
 
     def check(self, now: float) -> list[Event]:
         """Events for a change of synchronisation since the last call (holdover expiry)."""
@@ -184,6 +200,7 @@ class Clock:
         if synchronised:
             return [Event("synchronised", self.describe(now))]
         reason = "holdover expired" if self.updated is not None else "no valid sample"
+        reason, self._withdrawn = self._withdrawn or reason, None
         return [Event("unsynchronised", {"reason": reason, **self.describe(now)}, "warning")]
 
     # -- per request -----------------------------------------------------------------------

@@ -20,19 +20,24 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import aiohttp
+
 from bridge.logging import get_logger
 from bridge.metrics import Counters
 from bridge.settings import HostPort
 from ntp_proxy.clock import Clock, Event
+from ntp_proxy.ecs import MetadataSource, sample_from_task_metadata
 from ntp_proxy.exchange import InvalidReply, Sample, request, sample_from_reply
 from ntp_proxy.keys import Key
 from ntp_proxy.packet import refid_text
+from ntp_proxy.settings import Upstream
 from ntp_proxy.stamped import readable, recv_stamped, stamped_socket
 
 COUNTERS = ("upstream_errors", "upstream_invalid", "offset_rejected", "upstream_kisses")
 GAUGES = ("offset_seconds", "synchronised", "falsetickers")
 
 # ntpd's iburst: the first eight rounds come quickly, so the filter is full before clients arrive.
+MAX_METADATA = 1 << 20  # the task document is a few KiB
 BURST_ROUNDS = 8
 BURST_INTERVAL = 2.0
 MAX_TIMEOUT = 2.0
@@ -53,7 +58,7 @@ class Poller:
 
     def __init__(
         self,
-        upstreams: Sequence[HostPort],
+        upstreams: Sequence[Upstream],
         clock: Clock,
         counters: Counters,
         *,
@@ -61,6 +66,8 @@ class Poller:
         precision: int,
         burst: int = 4,
         key: Key | None = None,
+        max_error_bound: float = 0.1,
+        metadata_url: str = "",
     ) -> None:
         self.upstreams = tuple(upstreams)
         self.burst = max(1, burst)
@@ -69,6 +76,9 @@ class Poller:
         self.poll = poll
         self.precision = precision
         self.key = key
+        self.max_error_bound = max_error_bound
+        self.metadata_url = metadata_url
+        self._refusals: dict[int, str] = {}
         self.timeout = min(MAX_TIMEOUT, max(poll * 0.75, 0.05))
         self.log = get_logger()
         self._reachable = [True] * len(self.upstreams)
@@ -97,7 +107,7 @@ class Poller:
         due = self.backoff.due()
         results = await asyncio.gather(
             *(
-                self.exchange(up) if go else _nothing()
+                self.measure(up) if go else _nothing()
                 for up, go in zip(self.upstreams, due, strict=True)
             )
         )
@@ -113,6 +123,45 @@ class Poller:
             if sample is not None and index == self.clock.selected:
                 self._log_sample(sample, index)
         self._report(events)
+
+    async def measure(self, upstream: Upstream) -> Sample | None:
+        """One poll of one upstream, whatever its kind."""
+        if isinstance(upstream, MetadataSource):
+            return await self.read_metadata(self.upstreams.index(upstream))
+        return await self.exchange(upstream)
+
+    async def read_metadata(self, index: int) -> Sample | None:
+        """One read of the ECS task metadata (:mod:`ntp_proxy.ecs`).
+
+        A status or error bound that ECS reports as bad withdraws the source at once (the
+        served clock is the task clock itself); an endpoint that does not answer counts as an
+        upstream error, and the source's short holdover then runs out.
+        """
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.get(self.metadata_url) as response,
+            ):
+                response.raise_for_status()
+                if (response.content_length or 0) > MAX_METADATA:
+                    raise InvalidReply("metadata")
+                body = await response.read()
+            sample = sample_from_task_metadata(body, time.time(), self.max_error_bound)
+        except InvalidReply as refused:
+            self.counters.incr("upstream_invalid")
+            if self._refusals.get(index) != refused.reason:
+                self.log.warning(
+                    "ntp.metadata_refused", reason=refused.reason, url=self.metadata_url
+                )
+            self._refusals[index] = refused.reason
+            self._report(self.clock.withdraw(index, time.time(), refused.reason))
+            return None
+        except (aiohttp.ClientError, TimeoutError, OSError):
+            self.counters.incr("upstream_errors")
+            return None
+        self._refusals.pop(index, None)
+        return sample
 
     async def exchange(self, upstream: HostPort) -> Sample | None:
         """A burst of exchanges on one socket: the valid reply with the lowest delay, or None.

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import os
 import socket
 import time
 from pathlib import Path
@@ -23,8 +25,9 @@ from ntp_proxy import relay as relay_module
 from ntp_proxy import responder as responder_module
 from ntp_proxy.auth import Authenticator, measure_mac_delays
 from ntp_proxy.clock import Clock, TransmitDelay, measure_precision
+from ntp_proxy.ecs import ECS_METADATA, MetadataSource, task_metadata_url
 from ntp_proxy.keys import Key, KeyFileError, load_keys
-from ntp_proxy.poller import Poller
+from ntp_proxy.poller import MAX_TIMEOUT, Poller
 from ntp_proxy.relay import Relay
 from ntp_proxy.responder import Responder, Verdict
 from ntp_proxy.settings import NtpSettings
@@ -66,6 +69,16 @@ def read_keys(settings: NtpSettings, prog: str) -> dict[int, Key]:
     return keys
 
 
+def metadata_url(settings: NtpSettings, prog: str) -> str:
+    """Where ecs-metadata reads the task document, if it is an upstream (exit 2 outside ECS)."""
+    if ECS_METADATA not in settings.upstream:
+        return ""
+    try:
+        return task_metadata_url(os.environ)
+    except ValueError as exc:
+        fail(prog, f"invalid --upstream: {exc}")
+
+
 class NtpService:
     """The ``ntp`` service for :func:`bridge.runner.run`."""
 
@@ -85,8 +98,16 @@ class NtpService:
             gauges=(*poller_module.GAUGES, "transmit_delay_seconds"),
         )
         self.precision = measure_precision(time.time)
+        # ecs-metadata vouches only for the moment it was read: two polls and a timeout
+        holdovers = [
+            2 * settings.poll + MAX_TIMEOUT if isinstance(u, MetadataSource) else math.inf
+            for u in settings.upstream
+        ]
         self.clock = Clock(
-            [str(u) for u in settings.upstream], settings.max_holdover, settings.max_offset
+            [str(u) for u in settings.upstream],
+            settings.max_holdover,
+            settings.max_offset,
+            holdovers,
         )
         self.responder = Responder(
             self.clock,
@@ -106,11 +127,16 @@ class NtpService:
             precision=self.precision,
             burst=settings.poll_burst,
             key=keys.get(settings.upstream_key),
+            max_error_bound=settings.max_error_bound,
+            metadata_url=metadata_url(settings, prog),
         )
         self.relay: Relay | None = None
         if settings.mode == "relay":
+            servers = tuple(u for u in settings.upstream if isinstance(u, HostPort))
+            if len(servers) < len(settings.upstream):
+                fail(prog, "--mode relay forwards requests to NTP servers, not to ecs-metadata")
             self.relay = Relay(
-                settings.upstream,
+                servers,
                 self.counters,
                 timeout=settings.relay_timeout,
                 max_inflight=settings.relay_max_inflight,

@@ -20,8 +20,17 @@ from bridge.settings import (
     positive_float,
     positive_int,
 )
+from ntp_proxy.ecs import ECS_METADATA, KEYWORD, MetadataSource
 
 AMAZON_TIME_SYNC = HostPort("169.254.169.123", 123)
+Upstream = HostPort | MetadataSource
+
+
+def upstream_entry(text: str) -> Upstream:
+    """An NTP server ``HOST[:PORT]``, or ``ecs-metadata`` (the task clock, as ECS reports it)."""
+    if text.strip() == KEYWORD:
+        return ECS_METADATA
+    return host_port_default(123)(text)
 
 
 @dataclass(frozen=True)
@@ -32,13 +41,20 @@ class NtpSettings(CommonSettings):
     listen: HostPort = option(
         HostPort("0.0.0.0", 10123), parse=host_port, help="UDP address that answers NTP clients"
     )
-    upstream: tuple[HostPort, ...] = option(
+    upstream: tuple[Upstream, ...] = option(
         (AMAZON_TIME_SYNC,),
-        parse=host_port_default(123),
+        parse=upstream_entry,
         repeat=True,
-        metavar="HOST[:PORT]",
+        metavar="HOST[:PORT]|ecs-metadata",
         help="upstream NTP server, repeatable, in order of preference; never mix leap-smearing "
-        "and non-smearing servers",
+        "and non-smearing servers; ecs-metadata: the task's clock while ECS reports it "
+        "synchronised (Fargate 1.4+)",
+    )
+    max_error_bound: float = option(
+        0.1,
+        parse=positive_float,
+        help="ecs-metadata: the task clock counts as synchronised only while ECS's "
+        "ClockErrorBound (seconds, grown by 15 ppm since measured) stays below this",
     )
     poll: float = option(16.0, parse=positive_float, help="seconds between upstream polls")
     poll_burst: int = option(

@@ -23,6 +23,7 @@ SAMPLE = {
     "AWS::Region": "eu-west-1",
     "AWS::StackName": "edge",
     "ConfigBucket": "edge-configbucket-1",
+    "NtpTimeSource": "169.254.169.123:123,ecs-metadata",
 }
 
 
