@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -418,3 +419,12 @@ def test_rules_are_the_documented_defaults() -> None:
     assert Rules() == Rules(max_silence=86400.0, max_skew=2.0)
     doc = judge(Facts(), T0, T0, Rules())
     assert doc["routers"] == {} and doc["fleet"]["10.3.3"]["verdict"] == "unknown"
+
+
+def test_the_cloudwatch_filter_asks_for_every_event_read_but_the_messages() -> None:
+    from bridge.report.cloudwatch import FILTER_PATTERN
+    from bridge.report.facts import HANDLED_EVENTS
+
+    assert len(FILTER_PATTERN) <= 1024  # FilterLogEvents' limit on filterPattern
+    asked = set(re.findall(r'\$\.event = "([^"]+)"', FILTER_PATTERN))
+    assert asked >= HANDLED_EVENTS - {"syslog"} and "syslog" not in asked
