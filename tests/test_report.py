@@ -57,9 +57,10 @@ def ntp_clients(at: float, **clients: dict[str, Any]) -> bytes:
 
 
 def config(router: str, at: float, version: str, verdict: str, diff: str = "") -> list[bytes]:
+    previous = f"{int(version) - 1:08d}" if int(version) > 1 else None
     out = [
         line("config.received", at, router=router, source_ip="192.0.2.1", size=100),
-        line("config.changed", at, router=router, version=version, previous=None, diff="+x\n"),
+        line("config.changed", at, router=router, version=version, previous=previous, diff="+x\n"),
     ]
     fields: dict[str, Any] = {"router": router, "version": version, "desired": "git/r.cfg"}
     if verdict == "in_sync":

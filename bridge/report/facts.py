@@ -228,7 +228,8 @@ class Facts:
                 {"time": when, "version": version, "previous": record.get("previous")}
             )
             del facts.changes[:-MAX_CHANGES]
-        self._diff(facts, "config.changed", version, record)
+        if record.get("previous") is not None:  # a first upload's "diff" is the whole config
+            self._diff(facts, "config.changed", version, record)
         self._version(facts, version, when)
 
     def _config_unchanged(self, record: Mapping[str, Any], when: float) -> None:
