@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from aiohttp import BodyPartReader, hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from bridge.guard import Allowlist, RateLimiter
 from bridge.health import healthz_handler
@@ -158,7 +160,9 @@ class UploadApp:
         except Exception as exc:  # a bug must cost one request and one counted line, no more
             self.counters.incr("internal_errors")
             self.log.error(
-                "config.internal_error", error=repr(exc)[:MAX_ERROR], path=request.path[:MAX_ERROR]
+                "config.internal_error",
+                error=_without_text(exc),
+                path=request.path[:MAX_ERROR],
             )
             return _json({"error": "internal error"}, 500)
         finally:
@@ -209,8 +213,10 @@ class UploadApp:
                     files.append((part.filename, raw, part.headers.get(hdrs.CONTENT_ENCODING)))
                 elif part.name == "router" and len(raw) <= MAX_FIELD:
                     hint = raw.decode("utf-8", "replace").strip() or hint
-        except (ValueError, AssertionError) as exc:
-            raise BodyError("undecodable", f"bad multipart body: {exc}") from None
+        except (ValueError, AssertionError, HttpProcessingError) as exc:
+            # The parser's message quotes the body (a bad boundary or header line): only the
+            # kind of error is told, so no body text reaches stdout.
+            raise BodyError("undecodable", f"bad multipart body ({type(exc).__name__})") from None
         if not files:
             raise BodyError("empty", "multipart body without a file part")
         return [
@@ -324,3 +330,11 @@ class UploadApp:
         if result is None:
             return _json({"error": "no such router or version"}, 404)
         return web.Response(text=result, content_type="text/x-diff")
+
+
+def _without_text(exc: BaseException) -> str:
+    """The kind of ``exc`` and where it was raised, without its message: a message may quote
+    the body (a config and its secrets), which must not reach stdout."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}{where}"

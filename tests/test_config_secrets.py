@@ -9,6 +9,7 @@ in ``tests/data/configs/secrets.json`` and their rotated twins must appear nowhe
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -110,3 +111,54 @@ async def test_no_secret_on_stdout_or_in_redacted_reads(tmp_path: Path) -> None:
         assert removed, f"{router}: the rotated secrets show no changed line"
         assert removed == added, router
         assert all("<redacted>" in line for line in removed), router
+
+
+async def test_refused_uploads_and_error_lines_carry_no_body_text(tmp_path: Path) -> None:
+    """``config.rejected`` and every error line name the reason, never what the body held."""
+    secret = "RefusedBodySecret77"
+    config = f"hostname r1\nenable secret 0 {secret}\nsnmp-server community {secret} RO\n"
+    raw = config.encode()
+    bodies: list[tuple[str, bytes, dict[str, str]]] = [
+        ("/upload/r1-config", b"\x00\x01" + raw, {}),  # binary: NUL bytes
+        ("/upload/r1-config", gzip.compress(raw)[:-12], {}),  # truncated gzip
+        ("/upload/r1-config", raw, {"Content-Encoding": "gzip"}),  # says gzip, is not
+        ("/oxidized", b'{"node": "r1", "config": ' + raw, {"Content-Type": "application/json"}),
+        (
+            "/upload/r1.cfg",
+            b'--abc\r\nContent-Disposition: form-data; name="f"; filename="r1.cfg"\r\n\r\n' + raw,
+            {"Content-Type": "multipart/form-data; boundary=abc"},
+        ),
+        (
+            "/upload/r1.cfg",
+            b"--abc\r\nContent-Disposition: form-data; name=f; filename=r1.cfg\r\n\r\n"
+            + raw
+            + f"\r\n--abc{secret}\r\n".encode(),
+            {"Content-Type": "multipart/form-data; boundary=abc"},
+        ),
+        (
+            "/upload/r1.cfg",
+            f"{secret}\r\n--abc\r\nbroken header {secret}\r\n\r\n".encode() + raw,
+            {"Content-Type": "multipart/form-data; boundary=abc"},
+        ),
+    ]
+    with Daemon.start(
+        ["config", "--listen", "127.0.0.1:0", "--store", str(tmp_path / "store")]
+    ) as daemon:
+        host, port = daemon.address("config", "listen")
+        answers: list[str] = []
+        async with aiohttp.ClientSession() as session:
+            for path, body, headers in bodies:
+                async with session.post(
+                    f"http://{host}:{port}{path}", data=body, headers=headers
+                ) as r:
+                    assert r.status == 400, (path, headers, await r.text())
+                    answers.append(await r.text())
+            async with session.get(f"http://{host}:{port}/healthz") as r:
+                counters = (await r.json())["counters"]
+        assert daemon.stop() == 0
+        lines = daemon.lines()
+    # Repeated refusals from one source are summarised, not written one by one.
+    assert sum(v for k, v in counters.items() if k.startswith("rejected_")) == len(bodies)
+    assert any(e.get("event") == "config.rejected" for e in lines)
+    assert [text for text in answers if secret in text] == []
+    assert [e for e in lines if secret in json.dumps(e)] == []
