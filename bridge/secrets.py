@@ -94,17 +94,26 @@ MARKERS: Final = (
     r"|ciphertext|unencrypted|nt-encrypted|cipher|irreversible-cipher|simple|local|remote"
     r"|read-only|read-write|read|write|value|0x)\s+)*+"
 )
-# Words after a keyword that show it introduces no value: English in log messages, and
-# commands that merely carry a keyword in their name (``key chain``, ``password encryption``).
-# Only where more follows on the line: a last word is the value (``enable secret 9 NONE``).
-_NOT_VALUE: Final = (
-    r"(?!(?:for|is|was|were|has|have|had|changed|change|of|the|to|by|from|on|mismatch"
-    r"|expired|failed|invalid|incorrect|accepted|rejected|required|not|none|with|and|or|in|at"
-    r"|chain|generate|config-key|pubkey-chain|storage|zeroize|import|export|encrypt|decrypt"
+# Words after a keyword that show it introduces no value: commands that merely carry a keyword
+# in their name (``key chain``, ``password encryption``); in log prose also English (``password
+# changed for``). Only where more follows on the line: a last word is the value (``enable secret
+# 9 NONE``). Config text and echoed commands get no English exemption: there a secret could be
+# ``none`` (hypothesis found that).
+_COMMAND_WORDS: Final = (
+    r"chain|generate|config-key|pubkey-chain|storage|zeroize|import|export|encrypt|decrypt"
     r"|encryption|format|minimum-length|min-length|maximum|change-type|prompt|recovery|policy"
-    r"|history|complexity|exchange|lifetime|length|address|hostname|retry|aging|type|default)"
-    r"(?![\w-])(?=[ \t]*[^\s;])|\"\"(?!\S)|''(?!\S))"
+    r"|history|complexity|exchange|lifetime|length|address|hostname|retry|aging|type|default"
 )
+_PROSE_WORDS: Final = (
+    r"for|is|was|were|has|have|had|changed|change|of|the|to|by|from|on|mismatch"
+    r"|expired|failed|invalid|incorrect|accepted|rejected|required|not|none|with|and|or|in|at"
+)
+
+
+def _not_value(words: str) -> str:
+    return r"(?!(?:" + words + r")(?![\w-])(?=[ \t]*[^\s;])|\"\"(?!\S)|''(?!\S))"
+
+
 _SEPARATOR: Final = r"""["']?(?:\s*[=:>]\s*|\s+)"""
 # Names that end like a keyword but introduce no secret.
 _NOT_KEYWORD: Final = r"(?!(?:no-?password|trusted-key|key-?id)(?![\w.-]))"
@@ -129,63 +138,83 @@ _NOT_COMMUNITY: Final = (
     r"|\S+\s+members\b)"
 )
 
-RULES: Final[tuple[Rule, ...]] = (
-    rule(
-        _KEYWORD + _SEPARATOR + MARKERS + _NOT_VALUE + r"(?P<v>" + VALUE + ")",
-        "pass",
-        "pwd",
-        "secret",
-        "key",
-        "psk",
-        "token",
-        "phash",
-        # the index of a key in a key chain (or a Junos block), the key an NTP server is to use
-        unless=r"(?:key chain\b.*|.*\{\s*)\n\s*key\s+\d+\s*\{?\s*"
-        r"|.*\n.*(?<![\w-])(?:server|peer)\s.*\bkey\s+\d{1,5}\b[^=]*",
-    ),
-    rule(
-        _COMMUNITY + _SEPARATOR + MARKERS + _NOT_VALUE + _NOT_COMMUNITY + r"(?P<v>" + VALUE + ")",
-        "communit",
-    ),
-    rule(
-        r"(?<![\w=-])md5\s+(?!\d+\s+key\b)"
-        + MARKERS
-        + r"(?!key-string\b|key-chain\b|key\b)(?P<v>"
-        + VALUE
-        + ")",
-        "md5",
-    ),
-    rule(r"(?<![\w-])ENC\s(?P<v>" + VALUE + ")", "enc ", flags=re.ASCII),
-    rule(
-        r"(?<![\w$])(?P<v>\$(?:1|2[abxy]?|5|6|7|8|9|y|gy|sha1|sha256|sha512|apr1|md5)\$[^\s\"';]+)",
-        "$",
-    ),
-    rule(r"(?<![\w-])7\s+(?P<v>[01]\d(?:[0-9a-f]{2}){3,})(?![\w])", "7 "),
-    rule(r"[a-z][a-z0-9+.-]*://[^\s/@:]*:(?P<v>[^\s/]*)@", "://"),
-    rule(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----(?P<v>.+)", "private key"),
-    rule(
-        r"(?<![\w-])auth\s+(?:md5|sha\S*)\s+(?!(?:auth|priv)-pass\b)(?P<v>" + VALUE + ")",
-        "auth",
-    ),
-    rule(
-        r"(?<![\w-])priv\s+(?:(?:3?des\S*|aes\S*)(?:\s+\d+)?\s+)?"
-        r"(?!(?:auth|priv)-pass\b|\S+\s+priv-pass\b|(?:localizedkey|read|write|notify|context"
-        r"|access|match)\b)(?P<v>" + VALUE + ")",
-        "priv",
-    ),
-    rule(
-        r"(?<![\w-])snmp-server\s+host\s+\S+(?:\s+(?:vrf|use-vrf|udp-port)\s+\S+)*"
-        r"(?:\s+(?:informs|traps))?(?:\s+version\s+(?:1|2c|3)(?:\s+(?:auth|noauth|priv))?)?\s+"
-        r"(?!community\b|version\b|informs\b|traps\b|vrf\b|\d+\.\d+\.\d+\.\d+)(?P<v>" + VALUE + ")",
-        "snmp-server host",
-    ),
-    rule(
-        r"(?<![\w-])(?:(?:standby|vrrp|glbp)(?:\s+\d+)?\s+authentication(?:\s+text)?"
-        r"|nhrp\s+authentication|authentication\s+text)\s+(?!md5\b|text\b)(?P<v>" + VALUE + ")",
-        "authentication",
-    ),
-)
-"""The vendor-independent rules: every line of every config, every syslog message."""
+
+def _generic_rules(not_value: str) -> tuple[Rule, ...]:
+    """The vendor-independent rules, with ``not_value`` telling a value from a word."""
+    return (
+        rule(
+            _KEYWORD + _SEPARATOR + MARKERS + not_value + r"(?P<v>" + VALUE + ")",
+            "pass",
+            "pwd",
+            "secret",
+            "key",
+            "psk",
+            "token",
+            "phash",
+            # the index of a key in a key chain (or a Junos block), the key an NTP server is to use
+            unless=r"(?:key chain\b.*|.*\{\s*)\n\s*key\s+\d+\s*\{?\s*"
+            r"|.*\n.*(?<![\w-])(?:server|peer)\s.*\bkey\s+\d{1,5}\b[^=]*",
+        ),
+        rule(
+            _COMMUNITY
+            + _SEPARATOR
+            + MARKERS
+            + not_value
+            + _NOT_COMMUNITY
+            + r"(?P<v>"
+            + VALUE
+            + ")",
+            "communit",
+        ),
+        rule(
+            r"(?<![\w=-])md5\s+(?!\d+\s+key\b)"
+            + MARKERS
+            + r"(?!key-string\b|key-chain\b|key\b)(?P<v>"
+            + VALUE
+            + ")",
+            "md5",
+        ),
+        rule(r"(?<![\w-])ENC\s(?P<v>" + VALUE + ")", "enc ", flags=re.ASCII),
+        rule(
+            r"(?<![\w$])(?P<v>\$(?:1|2[abxy]?|5|6|7|8|9|y|gy|sha1|sha256|sha512|apr1|md5)\$[^\s\"';]+)",
+            "$",
+        ),
+        rule(r"(?<![\w-])7\s+(?P<v>[01]\d(?:[0-9a-f]{2}){3,})(?![\w])", "7 "),
+        rule(r"[a-z][a-z0-9+.-]*://[^\s/@:]*:(?P<v>[^\s/]*)@", "://"),
+        rule(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----(?P<v>.+)", "private key"),
+        rule(
+            r"(?<![\w-])auth\s+(?:md5|sha\S*)\s+(?!(?:auth|priv)-pass\b)(?P<v>" + VALUE + ")",
+            "auth",
+        ),
+        rule(
+            r"(?<![\w-])priv\s+(?:(?:3?des\S*|aes\S*)(?:\s+\d+)?\s+)?"
+            r"(?!(?:auth|priv)-pass\b|\S+\s+priv-pass\b|(?:localizedkey|read|write|notify|context"
+            r"|access|match)\b)(?P<v>" + VALUE + ")",
+            "priv",
+        ),
+        rule(
+            r"(?<![\w-])snmp-server\s+host\s+\S+(?:\s+(?:vrf|use-vrf|udp-port)\s+\S+)*"
+            r"(?:\s+(?:informs|traps))?(?:\s+version\s+(?:1|2c|3)(?:\s+(?:auth|noauth|priv))?)?\s+"
+            r"(?!community\b|version\b|informs\b|traps\b|vrf\b|\d+\.\d+\.\d+\.\d+)(?P<v>"
+            + VALUE
+            + ")",
+            "snmp-server host",
+        ),
+        rule(
+            r"(?<![\w-])(?:(?:standby|vrrp|glbp)(?:\s+\d+)?\s+authentication(?:\s+text)?"
+            r"|nhrp\s+authentication|authentication\s+text)\s+(?!md5\b|text\b)(?P<v>" + VALUE + ")",
+            "authentication",
+        ),
+    )
+
+
+RULES: Final = _generic_rules(_not_value(_COMMAND_WORDS))
+"""The vendor-independent rules: every line of every config, every echoed command."""
+PROSE_RULES: Final = _generic_rules(_not_value(_COMMAND_WORDS + "|" + _PROSE_WORDS))
+"""The same rules for log prose, where ``password changed for user`` holds no secret."""
+# A log message that echoes a typed command (Cisco ``logged command:``, Junos ``command '...'``,
+# ``UI_CMDLINE_READ_LINE``, ``UI_CFGAUDIT_*``): config text, so the strict rules.
+_ECHO: Final = re.compile(r"command\b|cmdline|cfgaudit|cfglog", FLAGS)
 
 _PEM_BEGIN: Final = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----", FLAGS)
 _PEM_END: Final = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----", FLAGS)
@@ -199,6 +228,7 @@ def lower(text: str) -> str:
 
 # Each trigger word with its rule; a rule woken by two words is matched twice, harmlessly.
 _TRIGGERED: Final = tuple((word, each) for each in RULES for word in each.triggers)
+_PROSE_TRIGGERED: Final = tuple((word, each) for each in PROSE_RULES for word in each.triggers)
 
 
 def _any_of(words: Iterable[str]) -> re.Pattern[str]:
@@ -287,13 +317,23 @@ def settle(
 
 
 def redact_line(line: str) -> str:
-    """``line`` with every secret the vendor-independent rules find replaced.
+    """``line`` of config text with every secret the vendor-independent rules find replaced.
 
-    Only the rules whose trigger words the line holds are matched: most log lines that pass
+    Only the rules whose trigger words the line holds are matched: most lines that pass
     :func:`might_hold_secret` wake one or two of them.
     """
+    return _redact(line, _TRIGGERED)
+
+
+def redact_message(text: str) -> str:
+    """A log message with its secrets replaced: as :func:`redact_line` for an echoed command,
+    and with English words after a keyword read as prose otherwise."""
+    return _redact(text, _TRIGGERED if _ECHO.search(text) else _PROSE_TRIGGERED)
+
+
+def _redact(line: str, triggered: tuple[tuple[str, Rule], ...]) -> str:
     low = lower(line)
-    woken = [rule for word, rule in _TRIGGERED if word in low]
+    woken = [rule for word, rule in triggered if word in low]
     return settle(line, woken) if woken else line
 
 

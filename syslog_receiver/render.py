@@ -22,7 +22,7 @@ import orjson
 
 from bridge.guard import RouterNames
 from bridge.output import MAX_LINE_BYTES, envelope, fit
-from bridge.secrets import might_hold_secret, redact_line
+from bridge.secrets import might_hold_secret, redact_line, redact_message
 
 __all__ = ["LEVELS", "Renderer"]
 
@@ -166,7 +166,7 @@ def _redact(fields: dict[str, Any]) -> bool:
     for key in ("message", "raw"):
         text = fields.get(key)
         if isinstance(text, str) and might_hold_secret(text):
-            redacted = redact_line(text)
+            redacted = redact_message(text)
             if redacted != text:
                 fields[key] = redacted
                 changed = True

@@ -1,4 +1,12 @@
-"""Fixtures shared by test modules: real peers that more than one module starts."""
+"""Fixtures shared by test modules: real peers that more than one module starts; and the
+hypothesis profile.
+
+Locally every run draws new examples, so fuzzing keeps finding what it has not seen; in CI
+(``CI=true``) the examples are derived from each test's name, so a green run on a developer's
+machine is the run CI repeats, and a landing never fails on a draw nobody has seen. Neither has
+a per-example deadline: the suite runs beside real daemons on two cores, where a slow example
+is load, not a bug (the linear-time checks measure cost on their own).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from tests.ntp_peers import Chronyd, chronyd_server
+from tests.peers import in_ci
+
+settings.register_profile("local", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+settings.load_profile("ci" if in_ci() else "local")
 
 
 @pytest.fixture
