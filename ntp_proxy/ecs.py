@@ -65,7 +65,8 @@ def sample_from_task_metadata(body: bytes, now: float, max_error: float) -> Samp
     if status != "SYNCHRONIZED":
         raise InvalidReply("not_synchronised")
     dispersion = bound + PHI * max(now - measured, 0.0)
-    if not 0.0 <= dispersion < max_error:
+    # a negative (or NaN) bound is no bound, however long ago it was measured
+    if not (bound >= 0.0 and dispersion < max_error):
         raise InvalidReply("error_bound")
     return Sample(
         upstream=KEYWORD,
