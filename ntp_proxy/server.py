@@ -16,17 +16,21 @@ import socket
 import time
 from pathlib import Path
 
-from bridge.guard import Allowlist, RateLimiter
+from bridge.evidence import evidence_lines, router_emf_lines
+from bridge.guard import Allowlist, RateLimiter, RouterNames
 from bridge.metrics import Counters
+from bridge.output import envelope, fit
 from bridge.settings import HostPort, fail, format_address
 from bridge.tasks import cancel
 from ntp_proxy import poller as poller_module
 from ntp_proxy import relay as relay_module
 from ntp_proxy import responder as responder_module
-from ntp_proxy.auth import Authenticator, measure_mac_delays
+from ntp_proxy.auth import Authenticator, find_mac, measure_mac_delays
+from ntp_proxy.clients import ROUTER_UNITS, ClientTable, router_metrics
 from ntp_proxy.clock import Clock, TransmitDelay, measure_precision
 from ntp_proxy.ecs import ECS_METADATA, MetadataSource, task_metadata_url
 from ntp_proxy.keys import Key, KeyFileError, load_keys
+from ntp_proxy.packet import STRATUM_UNSYNC
 from ntp_proxy.poller import MAX_TIMEOUT, Poller
 from ntp_proxy.relay import Relay
 from ntp_proxy.responder import Responder, Verdict
@@ -142,6 +146,9 @@ class NtpService:
                 max_inflight=settings.relay_max_inflight,
                 select=lambda: self.clock.selected,
             )
+        self.clients = ClientTable(RouterNames(settings.router), settings.client_silence)
+        self.router_names = {name for _ip, name in settings.router}
+        self.interval = settings.metrics_interval
         self._sock: socket.socket | None = None
         self.tx_delay = TransmitDelay()
         self._calibration: asyncio.Task[None] | None = None
@@ -184,6 +191,7 @@ class NtpService:
         assert sock is not None
         responder = self.responder
         screen, stamp, relay = responder.screen, responder.transmit_stamp, self.relay
+        observe = self.clients.observe
         clock = time.time
         correction = self.tx_delay.value
         for _ in range(BATCH):
@@ -207,14 +215,30 @@ class NtpService:
                     else:
                         head = responder.reply_head(data, received)
                         sock.sendto(head + stamp(clock() + correction), addr)
+                    observe(addr[0], data, received + self.clock.offset, None)
                 elif verdict is Verdict.SIGNED:
                     sock.sendto(responder.signed_reply(data, received, clock() + correction), addr)
+                    mac = find_mac(data)
+                    key_id = None if mac is None else mac.key_id
+                    observe(addr[0], data, received + self.clock.offset, key_id)
                 elif verdict is Verdict.CRYPTO_NAK:
                     sock.sendto(responder.crypto_nak(data, received, clock()), addr)
                 else:
                     sock.sendto(responder.kiss(data, verdict, received, clock()), addr)
             except OSError:  # send buffer full or the client's address unusable
                 self.counters.incr("send_errors")
+
+    def evidence_lines(self, now: float) -> list[bytes]:
+        """Per-router evidence for the runner, every --metrics-interval: ``ntp.clients``, the
+        per-router EMF (named routers only, bounded) and warnings about named routers."""
+        stratum = self.clock.stratum if self.clock.synchronised(now) else STRATUM_UNSYNC
+        routers = self.clients.summary(now, stratum)
+        lines = evidence_lines("ntp.clients", routers, now, {"interval": self.interval})
+        named = {n: router_metrics(f) for n, f in routers.items() if n in self.router_names}
+        lines += router_emf_lines("ntp.router_metrics", named, now, ROUTER_UNITS)
+        for warning in self.clients.warnings(now):
+            lines += fit(envelope(warning.event, "warning", now, warning.fields))
+        return lines
 
     async def _calibrate(self) -> None:
         """Measure how long a reply takes to leave after its transmit timestamp is read.

@@ -19,6 +19,7 @@ from bridge.settings import (
     option,
     positive_float,
     positive_int,
+    router_option,
 )
 from ntp_proxy.ecs import ECS_METADATA, KEYWORD, MetadataSource
 
@@ -82,6 +83,16 @@ class NtpSettings(CommonSettings):
     )
     allow: tuple[IPNetwork, ...] = allow_option(
         "client networks allowed, repeatable; none means everyone"
+    )
+    router: tuple[tuple[str, str], ...] = router_option(
+        "name a router by its source address: its time evidence (ntp.clients) carries the name, "
+        "and it is warned about when it stops asking or claims to be unsynchronised (repeat)"
+    )
+    client_silence: float = option(
+        7200.0,
+        parse=positive_float,
+        help="seconds without a request after which a named router is reported silent "
+        "(ntp.client_silent); above the longest poll of any router (RTX ntpdate: hourly)",
     )
     deny_response: str = option(
         "drop",
