@@ -23,6 +23,9 @@ UNNAMED_IN_SUMMARY = 100  # clients without a --router name listed per summary (
 # A transmit timestamp further than this from the served time is no clock reading: chronyd
 # and other privacy-minded clients send a random one.
 PLAUSIBLE_ERROR = 86_400.0
+# A client of stratum 0 (SNTP, ntpdate: a Yamaha RTX) claims nothing about its clock; it counts
+# as synchronised when its measured clock error is within this.
+SNTP_TOLERANCE = 1.0
 
 
 @dataclass(slots=True)
@@ -44,9 +47,21 @@ class ClientWarning:
     fields: dict[str, Any] = field(default_factory=dict)
 
 
-def claims_sync(header: bytes) -> bool:
-    """Whether the request says its sender's clock is synchronised (LI != 3, stratum 1-15)."""
-    return header[0] >> 6 != 3 and 1 <= header[1] < STRATUM_UNSYNC
+def clock_error(seen: Seen) -> float | None:
+    """The client's transmit time minus the served receive time, if it is a clock reading."""
+    error = from_ntp(int.from_bytes(seen.header[40:48], "big"), seen.last) - seen.last
+    return error if abs(error) < PLAUSIBLE_ERROR else None
+
+
+def synchronised(seen: Seen) -> bool | None:
+    """What the last request says of its sender's clock: claimed (LI != 3, stratum 1-15) by
+    an NTP client; measured (clock error within SNTP_TOLERANCE) for a stratum 0 SNTP client;
+    None when neither is possible (SNTP with a random transmit timestamp)."""
+    header = seen.header
+    if header[1] != 0:
+        return header[0] >> 6 != 3 and header[1] < STRATUM_UNSYNC
+    error = clock_error(seen)
+    return None if error is None else abs(error) <= SNTP_TOLERANCE
 
 
 class ClientTable:
@@ -104,7 +119,7 @@ class ClientTable:
                 )
             elif not quiet:
                 self._silent.discard(name)
-            synced = claims_sync(seen.header)
+            synced = synchronised(seen) is not False
             if self._synced.get(name) and not synced:
                 found.append(
                     ClientWarning(
@@ -128,8 +143,8 @@ def _claim(header: bytes) -> dict[str, Any]:
 def describe(ip: str, seen: Seen, served_stratum: int) -> dict[str, Any]:
     """The fields of one client, as the auditor's report reads them."""
     header = seen.header
-    error = from_ntp(int.from_bytes(header[40:48], "big"), seen.last) - seen.last
-    synchronised = claims_sync(header)
+    error = clock_error(seen)
+    synced = synchronised(seen)
     return {
         "source_ip": ip,
         "last_request": iso_utc(seen.last),
@@ -138,9 +153,9 @@ def describe(ip: str, seen: Seen, served_stratum: int) -> dict[str, Any]:
         **_claim(header),
         "poll": int.from_bytes(header[2:3], "big", signed=True),
         "root_dispersion": from_short(int.from_bytes(header[8:12], "big")),
-        "synchronised": synchronised,
-        "synchronised_to_proxy": synchronised and header[1] == served_stratum + 1,
-        "clock_error": round(error, 6) if abs(error) < PLAUSIBLE_ERROR else None,
+        "synchronised": synced,
+        "synchronised_to_proxy": bool(synced) and header[1] in (0, served_stratum + 1),
+        "clock_error": None if error is None else round(error, 6),
         "authenticated_key": seen.signed_key,
     }
 
@@ -149,7 +164,7 @@ def router_metrics(fields: Mapping[str, Any]) -> dict[str, float]:
     """Per-router EMF values from a summary entry."""
     metrics = {
         "requests": float(fields["requests"]),
-        "synchronised": 1.0 if fields["synchronised"] else 0.0,
+        "synchronised": 1.0 if fields["synchronised"] else 0.0,  # unknown counts as not
     }
     if fields["clock_error"] is not None:
         metrics["clock_error_seconds"] = float(fields["clock_error"])

@@ -120,3 +120,15 @@ def test_ntp_clients_lines_from_real_clients(chronyd: Chronyd) -> None:
         assert warning["router"] == "rtr-lab" and warning["level"] == "warning"
         silent = daemon.wait_for(lambda d: d["event"] == "ntp.client_silent", timeout=8)
         assert silent["router"] == "rtr-lab" and silent["source_ip"] == "127.0.0.1"
+
+
+def test_sntp_clients_are_judged_by_their_measured_clock() -> None:
+    table = ClientTable(RouterNames([]), silence=100.0)
+    table.observe("10.0.0.1", request(leap=3, stratum=0, transmit=NOW + 0.2), NOW, None)
+    table.observe("10.0.0.2", request(leap=0, stratum=0, transmit=NOW - 5.0), NOW, None)
+    table.observe("10.0.0.3", request(leap=0, stratum=0, transmit=None), NOW, None)
+    routers = table.summary(NOW, served_stratum=2)
+    assert routers["10.0.0.1"]["synchronised"] is True  # ntpdate's LI=3 claims nothing
+    assert routers["10.0.0.1"]["synchronised_to_proxy"] is True
+    assert routers["10.0.0.2"]["synchronised"] is False  # five seconds off
+    assert routers["10.0.0.3"]["synchronised"] is None  # a random transmit: no evidence
