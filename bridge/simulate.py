@@ -252,8 +252,10 @@ class Messages:
 def router_config(name: str, revision: int, now: float, syslog: str, ntp: str) -> str:
     """An IOS running-config; ``revision`` is the operator's change count (0 = as desired).
 
-    It carries secrets (hashes, an SNMP community, a TACACS key) as real configs do, so the
-    uploader's redaction is exercised; they are derived from the name, never real.
+    It carries secrets (hashes, an SNMP community, TACACS and NTP keys) as real configs do, so
+    the uploader's redaction is exercised; they are derived from the name, never real. Revision
+    0 meets every feature of ``deploy/compliance/pci.yaml``; the SNMP community, rotated every
+    other revision, is the one feature that then drifts.
     """
     token = random.Random(name).getrandbits(64)
     stamp = time.strftime("%H:%M:%S UTC %a %b %d %Y", time.gmtime(now))
@@ -311,7 +313,21 @@ def router_config(name: str, revision: int, now: float, syslog: str, ntp: str) -
         f" key 7 045802150C2E{token % 10**8:08d}",
         "!",
         f"logging host {syslog.rsplit(':', 1)[0]} transport udp port 514",
-        f"ntp server {ntp.rsplit(':', 1)[0]}",
+        f"ntp authentication-key 1 md5 0{token % 10**9:09d}4A 7",
+        "ntp authenticate",
+        "ntp trusted-key 1",
+        f"ntp server {ntp.rsplit(':', 1)[0]} key 1",
+        "ip ssh version 2",
+        "!",
+        "banner motd ^C",
+        "Authorized access only. All sessions are logged.",
+        "^C",
+        "!",
+        "line con 0",
+        " exec-timeout 15 0",
+        "line vty 0 4",
+        " exec-timeout 15 0",
+        " transport input ssh",
         "!",
         "archive",
         f" path http://edge-bridge/upload/{name}-config",

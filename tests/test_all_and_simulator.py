@@ -170,7 +170,13 @@ def summary(lines: list[dict[str, Any]]) -> dict[str, Any]:
 
 def secrets_in(config: str) -> list[str]:
     """The secret values a redacting uploader must never print."""
-    patterns = (r"community (\S+)", r" key 7 (\S+)", r"password 7 (\S+)", r"secret 9 (\S+)")
+    patterns = (
+        r"community (\S+)",
+        r" key 7 (\S+)",
+        r"password 7 (\S+)",
+        r"secret 9 (\S+)",
+        r"authentication-key \d+ md5 (\S+)",
+    )
     return [m for p in patterns for m in re.findall(p, config)]
 
 
