@@ -37,6 +37,8 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
     && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent \
        --shell /usr/sbin/nologin edge-bridge \
     && install -d -o 10001 -g 10001 -m 0750 /var/lib/edge-bridge
+# The shipped PCI DSS compliance rules, for --compliance /etc/edge-bridge/compliance/pci.yaml.
+COPY deploy/compliance/ /etc/edge-bridge/compliance/
 # The local config store (--store, relative to here) when no S3 bucket is given; with a
 # read-only root filesystem this volume and a tmpfs on /tmp are the only writable places.
 WORKDIR /var/lib/edge-bridge

@@ -28,6 +28,7 @@ from bridge.logging import get_logger
 from bridge.metrics import Counters
 from bridge.service import Service
 from config_uploader.body import BodyError, TooLarge, decode_body
+from config_uploader.compliance.kind import Kind, KindError, parse_kind, split_key
 from config_uploader.credentials import Credentials
 from config_uploader.ingest import MAX_ERROR, IngestResult, Upload
 from config_uploader.page import LivePage
@@ -41,7 +42,7 @@ READ_CHUNK = 64 * 1024
 MAX_FIELD = 1024
 
 
-STATUS = {"empty": 400, "undecodable": 400, "too_large": 413}
+STATUS = {"empty": 400, "undecodable": 400, "too_large": 413, "kind": 400}
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -116,6 +117,9 @@ class UploadApp:
         app.router.add_route("POST", "/upload/{path:.*}", self.upload)
         app.router.add_post("/oxidized", self.oxidized)
         app.router.add_get("/routers", self.routers)
+        app.router.add_get("/routers/{name}", self.router)
+        app.router.add_get("/routers/{name}/remediation", self.remediation)
+        app.router.add_get("/compliance", self.compliance)
         app.router.add_get("/routers/{name}/versions", self.versions)
         app.router.add_get("/routers/{name}/versions/{version}", self.version)
         app.router.add_get("/routers/{name}/diff", self.diff)
@@ -181,24 +185,32 @@ class UploadApp:
         ip = peer_ip(request)
         path = request.match_info["path"]
         hint = request.query.get("router") or None
+        kind = request.query.get("kind")
         limit = self.settings.max_body
         try:
             if request.content_length is not None and request.content_length > limit:
                 raise TooLarge(limit)
             if request.content_type.startswith("multipart/"):
-                uploads = await self._multipart(request, ip, path, hint, now)
+                uploads = await self._multipart(request, ip, path, hint, kind, now)
             else:
                 raw = await read_capped(request.content, limit)
                 data = decode_body(raw, request.headers.get(hdrs.CONTENT_ENCODING), limit)
-                uploads = [Upload(data, ip, "raw", path, None, hint, now)]
+                uploads = [Upload(data, ip, "raw", path, None, hint, now, kind=kind)]
         except BodyError as exc:
             return self.reject(exc.reason, ip, request.path, exc.detail, STATUS[exc.reason])
         return await self._ingest(uploads)
 
     async def _multipart(
-        self, request: web.Request, ip: str, path: str, hint: str | None, now: float
+        self,
+        request: web.Request,
+        ip: str,
+        path: str,
+        hint: str | None,
+        kind: str | None,
+        now: float,
     ) -> list[Upload]:
-        """Each part with a filename is one upload; a ``router`` field names the router."""
+        """Each part with a filename is one upload; a ``router`` field names the router, a
+        ``kind`` field says running or startup."""
         limit = self.settings.max_body
         files: list[tuple[str, bytes, str | None]] = []
         total = 0
@@ -213,6 +225,8 @@ class UploadApp:
                     files.append((part.filename, raw, part.headers.get(hdrs.CONTENT_ENCODING)))
                 elif part.name == "router" and len(raw) <= MAX_FIELD:
                     hint = raw.decode("utf-8", "replace").strip() or hint
+                elif part.name == "kind" and len(raw) <= MAX_FIELD:
+                    kind = raw.decode("utf-8", "replace").strip() or kind
         except (ValueError, AssertionError, HttpProcessingError) as exc:
             # The parser's message quotes the body (a bad boundary or header line): only the
             # kind of error is told, so no body text reaches stdout.
@@ -220,7 +234,9 @@ class UploadApp:
         if not files:
             raise BodyError("empty", "multipart body without a file part")
         return [
-            Upload(decode_body(raw, encoding, limit), ip, "multipart", path, name, hint, now)
+            Upload(
+                decode_body(raw, encoding, limit), ip, "multipart", path, name, hint, now, kind=kind
+            )
             for name, raw, encoding in files
         ]
 
@@ -273,19 +289,66 @@ class UploadApp:
     async def routers(self, _request: web.Request) -> web.StreamResponse:
         return _json({"routers": await self.reads.router_summaries()})
 
+    async def router(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        found = await self.reads.router(name)
+        if found is None:
+            return _json({"error": f"no router {name!r}"}, 404)
+        return _json(found)
+
+    async def compliance(self, _request: web.Request) -> web.StreamResponse:
+        return _json(await self.reads.compliance())
+
+    async def remediation(self, request: web.Request) -> web.StreamResponse:
+        """The commands that would bring the router's failing features to the desired config."""
+        name = request.match_info["name"]
+        redacted = self.wants_redacted(request)
+        if not redacted and not self.may_read_unredacted(request):
+            detail = "unredacted configs need --allow-unredacted and Basic auth"
+            return self.reject("forbidden", peer_ip(request), request.path, detail, 403)
+        found = await self.reads.remediation(name, redacted)
+        if found is None:
+            return _json({"error": f"no router {name!r} with a desired config"}, 404)
+        if not redacted:
+            self.log.warning(
+                "config.unredacted_read",
+                router=found["router"],
+                version=found["version"],
+                source_ip=peer_ip(request),
+                what="remediation",
+            )
+        return _json(found)
+
+    @staticmethod
+    def wants_redacted(request: web.Request) -> bool:
+        return request.query.get("redacted", "1").lower() not in ("0", "false", "no")
+
+    def may_read_unredacted(self, request: web.Request) -> bool:
+        return self.settings.allow_unredacted and bool(request["authenticated"])
+
+    @staticmethod
+    def history(request: web.Request) -> Kind:
+        """``?kind=`` of a read (running unless it says startup); KindError when bad."""
+        return parse_kind(request.query.get("kind") or "running")
+
     async def versions(self, request: web.Request) -> web.StreamResponse:
         """Every version, oldest first; ``?limit=N`` keeps the newest N."""
         name = request.match_info["name"]
         limit = request.query.get("limit", "0")
         if not limit.isdigit():
             return _json({"error": "limit must be a non-negative integer"}, 400)
-        metas = await self.reads.versions(name)
+        try:
+            kind = self.history(request)
+        except KindError as exc:
+            return _json({"error": str(exc)}, 400)
+        metas = await self.reads.versions(name, kind)
         if not metas:
             return _json({"error": f"no router {name!r}"}, 404)
         shown = metas[-int(limit) :] if int(limit) else metas
         return _json(
             {
-                "router": metas[-1].router,
+                "router": split_key(metas[-1].router)[0],
+                "kind": kind,
                 "count": len(metas),
                 "versions": [m.to_dict() for m in shown],
             }
@@ -293,16 +356,21 @@ class UploadApp:
 
     async def version(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
-        redacted = request.query.get("redacted", "1").lower() not in ("0", "false", "no")
-        if not redacted and not (self.settings.allow_unredacted and request["authenticated"]):
+        redacted = self.wants_redacted(request)
+        if not redacted and not self.may_read_unredacted(request):
             detail = "unredacted configs need --allow-unredacted and Basic auth"
             return self.reject("forbidden", peer_ip(request), request.path, detail, 403)
-        found = await self.reads.read_version(name, request.match_info["version"])
+        try:
+            kind = self.history(request)
+        except KindError as exc:
+            return _json({"error": str(exc)}, 400)
+        found = await self.reads.read_version(name, request.match_info["version"], kind)
         if found is None:
             return _json({"error": "no such version"}, 404)
         meta, data = found
         headers = {
-            "X-Router": meta.router,
+            "X-Router": split_key(meta.router)[0],
+            "X-Kind": kind,
             "X-Version": meta.version,
             "X-Vendor": meta.vendor,
             "X-Sha256": meta.sha256,

@@ -12,9 +12,11 @@ holds the locks, the caches and the store around these calls. Every event line c
 
 Events, in the order an upload writes them:
 
-* ``config.received``: router, identified_by, source_ip, via, filename, vendor, size, sha256
-* ``config.changed``: router, version, previous (null for a first upload), vendor, diff
-* ``config.unchanged``: router, version (the stored one this upload equals)
+* ``config.received``: router, identified_by, source_ip, via, filename, vendor, kind
+  (``running`` or ``startup``), size, sha256
+* ``config.changed``: router, version, previous (null for a first upload), vendor, diff;
+  ``kind: startup`` for the startup history
+* ``config.unchanged``: router, version (the stored one this upload equals), ``kind``
 * ``config.in_sync`` / ``config.drift``: router, version, desired (where the intended config was
   read), reason (``differs`` or ``no_desired_config``), diff; ``config.desired_error`` when the
   desired source failed
@@ -23,16 +25,19 @@ Events, in the order an upload writes them:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.metrics import emf_record
 from bridge.output import envelope, fit
 from config_uploader import diff as diffing
-from config_uploader import vendor
+from config_uploader import redact, vendor
 from config_uploader.body import BodyError
+from config_uploader.compliance.judge import Judged
+from config_uploader.compliance.kind import Kind, KindError, classify, split_key, without_marker
 from config_uploader.normalise import decode, joined, normalise_lines
 from config_uploader.store import VersionMeta, path_segment
 from config_uploader.vendor import Vendor
@@ -58,6 +63,8 @@ class Upload:
     context: dict[str, str] = field(default_factory=dict)
     principal: str | None = None
     """The router whose own credential authenticated the upload, if one did."""
+    kind: str | None = None
+    """``running`` or ``startup`` as the request said (``?kind=``, a multipart field)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,8 @@ class Prepared:
     text: diffing.Text
     meta: VersionMeta  # its ``version`` is given by the store at commit
     lines: list[bytes]  # ``config.received``
+    kind: Kind = "running"
+    """Running or startup (saved) configuration: which of the router's histories it joins."""
 
     @property
     def router(self) -> str:
@@ -131,11 +140,20 @@ def prepare(
         raise BodyError("empty", "empty config")
     if b"\x00" in data:
         raise BodyError("undecodable", "binary data (NUL bytes), not a config text")
+    try:
+        history = classify(upload.kind, (upload.path, upload.filename))
+    except KindError as exc:
+        raise BodyError("kind", str(exc)) from None
     text, _encoding = decode(data)
     kind = detect(text[:DETECT_CHARS])
     lines = normalise_lines(text, kind)
     normalised = joined(lines)
-    naming = name(upload, normalised, kind)
+    # rtr1-startup-config names router rtr1, as rtr1-config does.
+    named_as = upload
+    if history == "startup":
+        path, filename = without_marker(upload.path), without_marker(upload.filename)
+        named_as = dataclasses.replace(upload, path=path or "", filename=filename)
+    naming = name(named_as, normalised, kind)
     router = path_segment(naming.router)
     meta = VersionMeta(
         router=router,
@@ -155,6 +173,7 @@ def prepare(
         "via": upload.via,
         "filename": meta.filename,
         "vendor": kind,
+        "kind": history,
         "size": meta.size,
         "sha256": meta.sha256,
         **upload.context,
@@ -162,7 +181,7 @@ def prepare(
     if naming.claimed is not None:
         fields["claimed"] = naming.claimed
     received = event_lines("config.received", "info", fields, now)
-    return Prepared(upload, diffing.Text(normalised, lines), meta, received)
+    return Prepared(upload, diffing.Text(normalised, lines), meta, received, history)
 
 
 def change_diff(
@@ -211,17 +230,15 @@ def outcome_lines(
 ) -> list[bytes]:
     """``config.changed``/``config.unchanged``, then the verdict lines when a desired source
     is configured (``intended`` not None)."""
-    router = meta.router
+    router, history = split_key(meta.router)
+    fields: dict[str, Any] = {"router": router, "version": meta.version}
+    if history == "startup":
+        fields["kind"] = history
     if changed:
-        fields = {
-            "router": router,
-            "version": meta.version,
-            "previous": None if previous is None else previous.version,
-            "vendor": meta.vendor,
-        }
+        fields["previous"] = None if previous is None else previous.version
+        fields["vendor"] = meta.vendor
         out = event_lines("config.changed", "info", fields, now, change)
     else:
-        fields = {"router": router, "version": meta.version}
         out = event_lines("config.unchanged", "info", fields, now)
     if intended is not None:
         out += verdict_lines(router, meta.version, intended, bool(drift), drift_text, now)
@@ -268,6 +285,26 @@ def event_lines(
     return fit(
         envelope(event, level, now, {**fields, "diff": diff} if diff else fields), split="diff"
     )
+
+
+def judged_lines(judged: Judged, now: float) -> list[bytes]:
+    """The event and EMF lines of an unsaved or compliance verdict."""
+    out: list[bytes] = []
+    for event in judged.events:
+        out += event_lines(event.name, event.level, event.fields, now, event.diff)
+    for metric in judged.metrics:
+        units = {name: UNITS.get(name, "None") for name in metric.values}
+        record = emf_record(metric.dimensions, metric.values, now, event=metric.event, units=units)
+        out.append(orjson.dumps(record) + b"\n")
+    return out
+
+
+UNITS = {"unsaved": "Count", "compliance": "Percent", "unsaved_routers": "Count"}
+
+
+def redact_for(lines: Sequence[str], kind: str) -> list[str]:
+    """Config lines redacted by the rules of the vendor named ``kind``."""
+    return redact.redact_lines(lines, as_vendor(kind))
 
 
 def normalised_text(text: str, kind: Vendor) -> diffing.Text:

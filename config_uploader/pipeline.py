@@ -33,6 +33,9 @@ from bridge.metrics import Counters
 from bridge.stdout import write_lines
 from config_uploader import diff as diffing
 from config_uploader import vendor
+from config_uploader.compliance.judge import Judge, Judged, Version
+from config_uploader.compliance.kind import COMMIT_IS_BOTH, history_key
+from config_uploader.compliance.saved import UNKNOWN, SavedState
 from config_uploader.desired import DesiredSource
 from config_uploader.evidence import ConfigEvidence
 from config_uploader.ingest import (
@@ -45,9 +48,11 @@ from config_uploader.ingest import (
     as_vendor,
     change_diff,
     drift_diff,
+    judged_lines,
     normalised_text,
     outcome_lines,
     prepare,
+    redact_for,
 )
 from config_uploader.normalise import decode
 from config_uploader.store import (
@@ -142,6 +147,7 @@ class IngestPipeline:
         counters: Counters,
         name: NameRouter,
         workers: int = 2,
+        judge: Judge | None = None,
     ) -> None:
         self.store = store
         self.desired = desired
@@ -152,6 +158,9 @@ class IngestPipeline:
         self.intended = TextCache(DESIRED_CACHE_BYTES)
         self.detect = VendorMemo()
         self.evidence = ConfigEvidence()
+        self.judge = judge if judge is not None else Judge(None, redact_for)
+        self.unsaved: dict[str, SavedState] = {}
+        """Routers whose running and startup configs differ, for the periodic metric."""
         self._workers = asyncio.Semaphore(workers)
 
     async def _off_loop(self, size: int, fn: Callable[..., T], *args: object) -> T:
@@ -178,24 +187,65 @@ class IngestPipeline:
         finally:
             write_lines(out)
         received_at = prepared.upload.received_at
-        self.evidence.record(
-            result.router, received_at, result.version, result.changed, result.drift
-        )
+        if not is_startup(prepared):  # the evidence table follows the running config
+            self.evidence.record(
+                result.router, received_at, result.version, result.changed, result.drift
+            )
         return result
 
     async def _commit(self, prepared: Prepared, out: list[bytes]) -> IngestResult:
         """The part under the router's lock: commit, then the verdicts."""
         router, kind, new = prepared.router, prepared.vendor, prepared.text
+        if is_startup(prepared):
+            return await self._commit_startup(prepared, out)
         received_at = prepared.upload.received_at
         intended = await self._intended(router, kind)
         drift = intended.drift(new.text) if intended is not None else None
         size = prepared.meta.size
+        # A Junos commit is also its saved configuration: no startup history to compare with.
+        both = kind in COMMIT_IS_BOTH
+        startup = None if both else await self._latest_version(history_key(router, "startup"))
+        previous_saved = await self._saved_before(router, startup, new)
+        compliance = Judged()
+        if intended is not None and intended.text is not None and intended.location is not None:
+            compliance = await self._off_loop(
+                size,
+                self.judge.compliance,
+                router,
+                "",
+                kind,
+                intended.location,
+                intended.text.text,
+                new.text,
+            )
+        saved_verdicts: dict[str, tuple[Judged, SavedState]] = {}
+
+        def saved_for(meta: VersionMeta) -> tuple[Judged, SavedState]:
+            if meta.version not in saved_verdicts:
+                running = Version(meta.version, new)
+                other = running if both else startup
+                saved_verdicts[meta.version] = self.judge.saved(
+                    router, kind, previous_saved, running, other, time.time()
+                )
+            return saved_verdicts[meta.version]
 
         def make_meta(version: str) -> VersionMeta:
             return dataclasses.replace(prepared.meta, version=version)
 
         def make_state(meta: VersionMeta, changed: bool) -> RouterState:
-            return RouterState(router, received_at, meta.version, changed, drift, meta.seq)
+            judged_compliance = None
+            if compliance.state is not None:
+                judged_compliance = {**compliance.state, "version": meta.version}
+            return RouterState(
+                router,
+                received_at,
+                meta.version,
+                changed,
+                drift,
+                meta.seq,
+                saved=saved_for(meta)[0].state,
+                compliance=judged_compliance,
+            )
 
         def while_writing(
             previous: VersionMeta | None, meta: VersionMeta
@@ -235,9 +285,103 @@ class IngestPipeline:
         out += outcome_lines(
             meta, result.changed, result.previous, change, intended, drift, drift_text, now
         )
+        for event in compliance.events:
+            event.fields["version"] = meta.version
+            self.counters.incr("compliant" if event.level == "info" else "non_compliant")
+        out += judged_lines(compliance, now)
+        saved_judged, saved_state = saved_for(meta)
+        out += self._saved_lines(router, saved_judged, saved_state, now)
         if result.state_error is not None:
             raise StoreError(result.state_error)
         return IngestResult(router, meta.version, result.changed, drift)
+
+    async def _commit_startup(self, prepared: Prepared, out: list[bytes]) -> IngestResult:
+        """A startup configuration: its own history, then the saved/unsaved verdict against
+        the latest running configuration (recorded in the router's state)."""
+        router, kind, new = prepared.router, prepared.vendor, prepared.text
+        key = history_key(router, "startup")
+        received_at = prepared.upload.received_at
+
+        def make_meta(version: str) -> VersionMeta:
+            return dataclasses.replace(prepared.meta, router=key, version=version)
+
+        def make_state(meta: VersionMeta, changed: bool) -> RouterState:
+            return RouterState(key, received_at, meta.version, changed, None, meta.seq)
+
+        def while_writing(previous: VersionMeta | None, meta: VersionMeta) -> str | None:
+            before = None if previous is None else self.texts.get(key, previous.version)
+            return change_diff(previous, before, meta, new)
+
+        result = await commit(
+            self.store, key, prepared.upload.data, make_meta, make_state, while_writing
+        )
+        meta = result.meta
+        if not result.changed:
+            new = self.texts.get(key, meta.version) or new
+        self.texts.put(key, meta.version, new)
+        now = time.time()
+        change = result.prepared if isinstance(result.prepared, str) else None
+        if result.changed and change is None and result.previous is not None:
+            change = change_diff(result.previous, await self._text_of(result), meta, new)
+        self.counters.incr("changed" if result.changed else "unchanged")
+        out += outcome_lines(meta, result.changed, result.previous, change, None, None, "", now)
+        startup = Version(meta.version, new)
+        running = await self._latest_version(router)
+        state = await self.store.read_state(router) if running is not None else None
+        previous = await self._saved_before(router, startup, running.text if running else None)
+        judged, saved = self.judge.saved(router, kind, previous, running, startup, now)
+        out += self._saved_lines(router, judged, saved, now)
+        if state is not None:
+            await self.store.write_state(dataclasses.replace(state, saved=judged.state))
+        if result.state_error is not None:
+            raise StoreError(result.state_error)
+        return IngestResult(router, meta.version, result.changed, None)
+
+    async def _latest_version(self, key: str) -> Version | None:
+        """The latest version of a history with its normalised text (cached or re-read)."""
+        latest = await self.store.latest(key)
+        if latest is None:
+            return None
+        text = self.texts.get(key, latest.version)
+        if text is None:
+            found = await self.store.read(key, latest.version)
+            if found is None:
+                return None
+            data = found[1]
+            vendor = as_vendor(latest.vendor)
+            text = await self._off_loop(len(data), lambda: normalised_text(decode(data)[0], vendor))
+            self.texts.put(key, latest.version, text)
+        return Version(latest.version, text)
+
+    async def _saved_before(
+        self, router: str, other: Version | None, text: diffing.Text | None
+    ) -> SavedState:
+        """The router's saved state before this upload: from memory, or, when the two kinds
+        differ now and memory has nothing (a restarted task), from the stored state, so an
+        unsaved router keeps the time it became unsaved."""
+        known = self.unsaved.get(router)
+        if known is not None:
+            return known
+        if other is None or text is None or other.text.text == text.text:
+            return UNKNOWN
+        state = await self.store.read_state(router)
+        return SavedState.from_dict(state.saved if state is not None else None)
+
+    def _saved_lines(
+        self, router: str, judged: Judged, state: SavedState, now: float
+    ) -> list[bytes]:
+        if state.state == "unsaved":
+            self.unsaved[router] = state
+        else:
+            self.unsaved.pop(router, None)
+        for event in judged.events:
+            self.counters.incr("saved" if event.name == "config.saved" else "unsaved")
+        return judged_lines(judged, now)
+
+    def unsaved_routers(self, now: float) -> int:
+        """How many routers have been unsaved for longer than the grace period."""
+        grace = self.judge.unsaved_grace
+        return sum(state.overdue(now, grace) for state in self.unsaved.values())
 
     async def _text_of(self, result: CommitResult) -> diffing.Text | None:
         """The previous version's normalised text, re-read from the store."""
@@ -286,6 +430,11 @@ class IngestPipeline:
         if found.tag is not None:
             self.intended.put(router, (found.tag, kind), text)
         return Intended(found.location, text)
+
+
+def is_startup(prepared: Prepared) -> bool:
+    """A startup configuration, kept in its own history (a Junos commit is running too)."""
+    return prepared.kind == "startup" and prepared.vendor not in COMMIT_IS_BOTH
 
 
 def _diffs(

@@ -14,17 +14,20 @@ from aiohttp import web
 from bridge.evidence import evidence_lines, router_emf_lines
 from bridge.logging import get_logger
 from bridge.metrics import Counters
+from bridge.output import write_lines
 from bridge.settings import HostPort, fail, format_address
 from config_uploader.app import UploadApp
+from config_uploader.compliance.judge import Judge, Judged, Metric
 from config_uploader.credentials import Credentials
 from config_uploader.desired import DesiredSource, open_desired
+from config_uploader.ingest import judged_lines, redact_for
 from config_uploader.naming import Namer
 from config_uploader.pipeline import IngestPipeline
 from config_uploader.reads import Reads
 from config_uploader.settings import ConfigSettings, read_credentials_file
 from config_uploader.store import Store, open_store
 
-REJECT_REASONS = ("empty", "undecodable", "too_large", "auth", "forbidden", "rate")
+REJECT_REASONS = ("empty", "undecodable", "too_large", "auth", "forbidden", "rate", "kind")
 # Uploads in flight get this long to finish at SIGTERM (the runner gives a service 5 s).
 STOP_GRACE = 4.0
 
@@ -62,6 +65,10 @@ class ConfigService:
             "unchanged",
             "drift",
             "in_sync",
+            "saved",
+            "unsaved",
+            "compliant",
+            "non_compliant",
             "store_errors",
             "internal_errors",
             *(f"rejected_{reason}" for reason in REJECT_REASONS),
@@ -70,12 +77,12 @@ class ConfigService:
         self.desired = (
             desired if desired is not None else open_desired(settings.desired, settings.max_body)
         )
+        self.judge = Judge(settings.compliance, redact_for, settings.unsaved_grace)
         self.pipeline = IngestPipeline(
-            self.store, self.desired, self.counters, Namer(dict(settings.router))
+            self.store, self.desired, self.counters, Namer(dict(settings.router)), judge=self.judge
         )
-        self.app = UploadApp(
-            settings, self, self.pipeline, Reads(self.store), read_credentials(settings, prog)
-        )
+        reads = Reads(self.store, self.judge, self.desired)
+        self.app = UploadApp(settings, self, self.pipeline, reads, read_credentials(settings, prog))
         self.log = get_logger()
         self._runner: web.AppRunner | None = None
         self._serving = False
@@ -107,6 +114,7 @@ class ConfigService:
             "listen": format_address(host, port),
             "store": self.store.description,
             "desired": self.desired.description if self.desired else "",
+            "compliance": self.settings.compliance.source if self.settings.compliance else "",
             "auth": "basic" if self.app.credentials.enabled else "none",
         }
 
@@ -125,10 +133,22 @@ class ConfigService:
         return lines + router_emf_lines("config.router_metrics", metrics, now, units)
 
     async def _tick(self) -> None:
-        """Once per metrics interval: the refusal summaries that are due."""
+        """Once per metrics interval: the refusal summaries that are due, and how many routers
+        are unsaved past the grace period (so the alarm fires without another upload)."""
         while True:
             await asyncio.sleep(self.settings.metrics_interval)
             self.app.refusals.flush(time.monotonic())
+            now = time.time()
+            judged = Judged(
+                metrics=[
+                    Metric(
+                        "config.unsaved_metric",
+                        {},
+                        {"unsaved_routers": float(self.pipeline.unsaved_routers(now))},
+                    )
+                ]
+            )
+            write_lines(judged_lines(judged, now))
 
     async def stop(self) -> None:
         """Close the listener, let uploads in flight finish (up to STOP_GRACE), then close."""

@@ -20,7 +20,9 @@ from bridge.settings import (
     positive_float,
     router_option,
 )
+from config_uploader.compliance.rules import Rules, load_rules
 from config_uploader.store import parse_s3_url
+from config_uploader.vendor import VENDORS
 
 DEFAULT_STORE = "config-store"
 
@@ -37,6 +39,11 @@ def location(text: str) -> str:
 
 def optional_location(text: str) -> str:
     return location(text) if text.strip() else ""
+
+
+def compliance_rules(text: str) -> Rules | None:
+    """The rules file, read and checked at start: a mistake stops the daemon there."""
+    return load_rules(text.strip(), VENDORS) if text.strip() else None
 
 
 def read_credentials_file(path: str) -> list[str]:
@@ -79,6 +86,19 @@ class ConfigSettings(CommonSettings):
         metavar="DIR|s3://BUCKET/PREFIX",
         help="intended configs, one file per router (<router>, <router>.conf, .cfg or .txt); "
         "unset = no drift check",
+    )
+    compliance: Rules | None = option(
+        None,
+        parse=compliance_rules,
+        metavar="FILE",
+        help="YAML rules of the features to judge per vendor against the desired config "
+        "(deploy/compliance/pci.yaml); unset = no compliance verdicts",
+    )
+    unsaved_grace: float = option(
+        3600.0,
+        parse=non_negative_float,
+        help="seconds a router's running config may differ from its startup config before "
+        "the unsaved metric says so",
     )
     max_body: int = option(
         16 * 1024 * 1024,

@@ -140,3 +140,25 @@ def test_fleet_summary() -> None:
     assert summary["non_compliant"] == [{"router": "b", "percent": 50.0, "failing": ["ssh"]}]
     assert summary["unsaved"] == [{"router": "b", "since": 0.0, "overdue": True}]
     assert summary["stale"] == ["c"]
+
+
+def test_negated_commands_are_redacted_as_the_lines_they_name() -> None:
+    judge = Judge(None, redact)
+    commands = [
+        "no snmp-server community SnmpRoDc1x RO",
+        "line vty 0 4",
+        "  no password 7 104D000A0618VtyDc1",
+        "# remove: snmp-server community SnmpRwDc1x RW SNMP-RO",
+        "snmp-server community public RO",
+    ]
+    assert judge.redact_commands(commands, "cisco-ios") == [
+        "no snmp-server community <redacted> RO",
+        "line vty 0 4",
+        "  no password 7 <redacted>",
+        "# remove: snmp-server community <redacted> RW SNMP-RO",
+        "snmp-server community <redacted> RO",
+    ]
+    junos = ['delete system ntp authentication-key 1 value "$9$NtpKeyValueMx1.cX2"']
+    (shown,) = judge.redact_commands(junos, "junos")
+    assert shown.startswith("delete system ntp authentication-key 1 value ")
+    assert "NtpKeyValueMx1" not in shown

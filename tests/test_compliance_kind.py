@@ -6,7 +6,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config_uploader.compliance.kind import KindError, classify, kinds_of, names_startup, parse_kind
+from config_uploader.compliance.kind import (
+    KindError,
+    classify,
+    kinds_of,
+    names_startup,
+    parse_kind,
+    without_marker,
+)
 
 
 @pytest.mark.parametrize(
@@ -75,3 +82,20 @@ def test_classify_any_input(name: str, explicit: str | None) -> None:
         assert explicit is not None and explicit.strip().lower() not in ("running", "startup")
     else:
         assert kind in ("running", "startup")
+
+
+@pytest.mark.parametrize(
+    ("name", "stripped"),
+    [
+        ("dc1-rtr1-startup-config", "dc1-rtr1"),
+        ("dc1-rtr1-startup.cfg", "dc1-rtr1.cfg"),
+        ("tokyo-edge1/261130-startup.txt", "tokyo-edge1/261130.txt"),
+        ("rtr1/startup-config", "rtr1"),
+        ("startup-config", ""),
+        ("rtr1_startup.txt.gz", "rtr1.txt.gz"),
+        ("rtr1-confg", "rtr1-confg"),
+        (None, None),
+    ],
+)
+def test_the_marker_leaves_the_name(name: str | None, stripped: str | None) -> None:
+    assert without_marker(name) == stripped

@@ -24,6 +24,9 @@ import yaml
 
 from bridge.settings import HostPort
 from bridge.simulate import router_config
+from config_uploader.compliance.judge import Judge
+from config_uploader.ingest import redact_for
+from config_uploader.normalise import normalise
 from tests.artefacts import (
     DAEMONS,
     DOCKERFILE,
@@ -199,10 +202,24 @@ def compose() -> dict[str, Any]:
 
 
 def compose_env(service: dict[str, Any]) -> dict[str, str]:
+    """The service's variables, paths inside a bind mount of this repository rewritten to the
+    repository's files (what the container reads there)."""
     env = service.get("environment", {})
     if isinstance(env, list):
         env = dict(item.split("=", 1) for item in env)
-    return {str(k): str(v) for k, v in env.items()}
+    binds = {
+        container: ROOT / host
+        for host, container, *_ in (str(v).split(":") for v in service.get("volumes", []))
+        if host.startswith("./")
+    }
+    out = {}
+    for key, value in env.items():
+        value = str(value)
+        for container, host in binds.items():
+            if value == container or value.startswith(container + "/"):
+                value = str(host) + value[len(container) :]
+        out[str(key)] = value
+    return out
 
 
 def published(service: dict[str, Any]) -> Iterator[tuple[int, int, str]]:
@@ -274,9 +291,7 @@ def test_compose_desired_config_is_the_simulated_routers_first_revision() -> Non
     """Uploads in sync at first, then drifting as the simulated operator changes things."""
     services = compose()["services"]
     config = services["config"]
-    desired = load("config", [], compose_env(config)).desired
-    mounts = dict(str(v).split(":")[:2][::-1] for v in config["volumes"])
-    source = ROOT / mounts[desired]
+    source = Path(load("config", [], compose_env(config)).desired)
     router = services["router"]
     sim = load("simulate-router", router["command"][1:], {})
     (found,) = [p for p in source.iterdir() if p.stem == sim.name]
@@ -289,3 +304,22 @@ def test_compose_desired_config_is_the_simulated_routers_first_revision() -> Non
     assert stable(router_config(sim.name, 1, 0.0, str(sim.syslog), str(sim.ntp))) != stable(
         expected
     )
+
+
+def test_compose_judges_the_simulated_router_by_the_shipped_pci_rules() -> None:
+    """The desired config meets every PCI feature; the simulated operator's changes then
+    drift in exactly one feature, the rotated SNMP community."""
+    services = compose()["services"]
+    config = load("config", [], compose_env(services["config"]))
+    assert config.compliance is not None
+    assert Path(config.compliance.source) == ROOT / "deploy" / "compliance" / "pci.yaml"
+    sim = load("simulate-router", services["router"]["command"][1:], {})
+    judge = Judge(config.compliance, redact_for)
+    desired = normalise((Path(config.desired) / f"{sim.name}.cfg").read_text(), "cisco-ios")
+    verdicts = []
+    for revision in range(4):
+        upload = router_config(sim.name, revision, 0.0, str(sim.syslog), str(sim.ntp))
+        result = judge.check("cisco-ios", desired, normalise(upload, "cisco-ios"))
+        verdicts.append((result.percent, [v.feature.name for v in result.failing()]))
+    assert verdicts[0] == (100.0, [])
+    assert verdicts[2] == (87.5, ["snmp"])

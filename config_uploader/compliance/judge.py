@@ -26,6 +26,9 @@ Redact = Callable[[Sequence[str], str], list[str]]
 # Room left in a 16 KiB line for the event's own fields (router, version, desired, rules).
 COMPLIANCE_BUDGET: Final = 12 * 1024
 DEFAULT_GRACE: Final = 3600.0
+# Negated commands and the config line each names: Cisco-style ``no``, Junos ``delete`` (of a
+# ``set`` line) and the line-set fallback's ``# remove:`` notes.
+NEGATIONS: Final = (("no ", ""), ("delete ", "set "), ("# remove: ", ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +187,31 @@ class Judge:
             "platform": fix.platform,
             "redacted": redacted,
             "features": features,
-            "commands": self.redact(commands, vendor) if redacted else commands,
+            "commands": self.redact_commands(commands, vendor) if redacted else commands,
         }
+
+    def redact_commands(self, commands: Sequence[str], vendor: str) -> list[str]:
+        """Commands redacted as the config lines they name: the redactor knows ``snmp-server
+        community X`` and ``set ... key X``, not their negations, so ``no``, ``delete`` and
+        ``# remove:`` are taken off for the redactor and put back after."""
+        bare: list[str] = []
+        prefixes: list[tuple[str, str]] = []
+        for command in commands:
+            indent = command[: len(command) - len(command.lstrip())]
+            text = command.lstrip()
+            for negation, positive in NEGATIONS:
+                if text.startswith(negation):
+                    prefixes.append((indent + negation, indent + positive))
+                    bare.append(indent + positive + text[len(negation) :])
+                    break
+            else:
+                prefixes.append(("", ""))
+                bare.append(command)
+        redacted = self.redact(bare, vendor)
+        return [
+            negation + line[len(positive) :] if negation else line
+            for (negation, positive), line in zip(prefixes, redacted, strict=True)
+        ]
 
 
 def fleet_summary(

@@ -22,6 +22,10 @@ COMMIT_IS_BOTH: Final = frozenset({"junos"})
 # A file name (its last path part, extension dropped) that names a startup configuration.
 _STARTUP_NAME: Final = re.compile(r"(?:^|[-_.])startup(?:[-_]conf(?:ig|g))?$|startup-conf(?:ig|g)")
 _EXTENSION: Final = re.compile(r"\.(?:txt|cfg|conf|config|rsc|set|gz)$")
+# The marker itself, as :func:`without_marker` takes it out of a file name.
+_MARKER: Final = re.compile(
+    r"(?:^|[-_])startup-conf(?:ig|g)|(?:^|[-_])startup(?=[-_.]|$)", re.IGNORECASE
+)
 
 
 class KindError(ValueError):
@@ -53,6 +57,41 @@ def names_startup(name: str) -> bool:
     return bool(_STARTUP_NAME.search(last))
 
 
+def without_marker(name: str | None) -> str | None:
+    """``name`` with the startup marker taken out of its last part, so that the router is
+    named as for its running config (``rtr1-startup-config`` -> ``rtr1``,
+    ``edge1/261130-startup.txt`` -> ``edge1/261130.txt``); a last part that was nothing but
+    the marker (``rtr1/startup-config``) is dropped."""
+    if not name:
+        return name
+    head, slash, last = name.rstrip("/").rpartition("/")
+    stripped = _MARKER.sub("", last)
+    if _EXTENSION.sub("", stripped).strip("-_.") == "":
+        return head
+    return f"{head}{slash}{stripped}"
+
+
 def kinds_of(kind: Kind, vendor: str) -> tuple[Kind, ...]:
-    """The histories an upload joins: both for a vendor whose commit saves (Junos)."""
+    """What an upload stands for: both for a vendor whose commit saves (Junos)."""
     return KINDS if vendor in COMMIT_IS_BOTH else (kind,)
+
+
+# The startup history is stored as its own sequence under the router's name and this suffix;
+# router names (identity.safe_name) never hold "@", so no router's history can be taken for it.
+STARTUP_SUFFIX: Final = "@startup"
+
+
+def history_key(router: str, kind: Kind) -> str:
+    """Where the store keeps ``router``'s history of ``kind``."""
+    return router if kind == "running" else router + STARTUP_SUFFIX
+
+
+def is_startup_key(key: str) -> bool:
+    return key.endswith(STARTUP_SUFFIX)
+
+
+def split_key(key: str) -> tuple[str, Kind]:
+    """The router and the kind of a history key (the inverse of :func:`history_key`)."""
+    if is_startup_key(key):
+        return key[: -len(STARTUP_SUFFIX)], "startup"
+    return key, "running"

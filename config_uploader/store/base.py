@@ -135,6 +135,10 @@ class RouterState:
     last_changed: bool
     drift: bool | None
     versions: int
+    saved: dict[str, Any] | None = None
+    """Running versus startup (``compliance.saved.SavedState.to_dict``), None before both."""
+    compliance: dict[str, Any] | None = None
+    """The latest compliance verdict: ``version``, ``percent``, per feature true/false."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -142,6 +146,7 @@ class RouterState:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RouterState:
         drift = data.get("drift")
+        saved, compliance = data.get("saved"), data.get("compliance")
         return cls(
             router=str(data["router"]),
             last_upload=float(data["last_upload"]),
@@ -149,6 +154,8 @@ class RouterState:
             last_changed=bool(data["last_changed"]),
             drift=None if drift is None else bool(drift),
             versions=int(data.get("versions", 0)),
+            saved=saved if isinstance(saved, dict) else None,
+            compliance=compliance if isinstance(compliance, dict) else None,
         )
 
 
