@@ -47,6 +47,9 @@ def free_tcp_port() -> int:
         return int(sock.getsockname()[1])
 
 
+PCI_RULES = Path(__file__).resolve().parent.parent / "deploy" / "compliance" / "pci.yaml"
+
+
 def start_all(tmp_path: Path, upstream: Chronyd) -> Daemon:
     """The suite on loopback, configured only through variables, as a task definition does."""
     desired = tmp_path / "desired"
@@ -68,6 +71,7 @@ def start_all(tmp_path: Path, upstream: Chronyd) -> Daemon:
         "EDGE_BRIDGE_CONFIG_LISTEN": "127.0.0.1:0",
         "EDGE_BRIDGE_CONFIG_STORE": str(tmp_path / "store"),
         "EDGE_BRIDGE_CONFIG_DESIRED": str(desired),
+        "EDGE_BRIDGE_CONFIG_COMPLIANCE": str(PCI_RULES),
         "EDGE_BRIDGE_CONFIG_METRICS_INTERVAL": "1",
     }
     return Daemon.start(["all"], env=env)
@@ -209,6 +213,15 @@ def test_simulated_router_against_all(tmp_path: Path, upstream: Chronyd) -> None
         events = {d["event"] for d in suite.lines()}
         # revision 0 is the desired config; the operator's later changes are drift
         assert {"config.changed", "config.unchanged", "config.drift"} <= events, events
+        # judged by the shipped PCI rules: compliant at first, then the rotated SNMP community
+        # is the one feature that drifts
+        verdicts = [
+            (d["percent"], [f["name"] for f in d["features"] if not f["compliant"]])
+            for d in suite.lines()
+            if d["event"] == "config.compliance" and d["router"] == ROUTER
+        ]
+        assert verdicts[0] == (100.0, []), verdicts
+        assert (87.5, ["snmp"]) in verdicts, verdicts
 
         # ... over TCP too (RFC 6587 octet counting)
         before = len([d for d in suite.lines() if from_router(d)])
