@@ -152,3 +152,26 @@ def test_report_is_redacted_and_bounded() -> None:
     assert len(orjson.dumps(tiny)) <= 300 and tiny["features_truncated"] is True
     names = ("logging", "ntp", "snmp", "vty", "acl", "archive")
     assert verdict_states(result) == dict.fromkeys(names, False)
+
+
+def test_regular_expressions_keep_their_own_groups() -> None:
+    rules = parse_rules(
+        """
+vendors:
+  cisco-ios:
+    - name: odd
+      regex: ['(?P<w>ntp) (\\w+)', '(logging) \\1']
+      forbid: ['(?P<w>telnet)', '(x)\\1']
+""",
+        "groups.yaml",
+    )
+    lines = lines_of(
+        "ntp server 10.0.0.1\nlogging logging\ntelnet\nxx\nlogging host\n", "cisco-ios"
+    )
+    (verdict,) = check(rules.features("cisco-ios"), [], lines).verdicts
+    assert [line.text for line in verdict.extra] == [
+        "ntp server 10.0.0.1",
+        "logging logging",
+        "telnet",
+        "xx",
+    ]

@@ -5,6 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from config_uploader.compliance.rules import RulesError, load_rules, parse_rules
 from config_uploader.vendor import VENDORS
@@ -95,3 +98,41 @@ def test_the_shipped_pci_rules_cover_every_vendor() -> None:
         names = {feature.name for feature in rules.features(vendor)}
         assert {"logging", "ntp-server", "snmp", "ssh"} <= names, vendor
         assert all(feature.requirement for feature in rules.features(vendor))
+
+
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=12))
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+_KEYS = st.sampled_from(
+    ["name", "lines", "sections", "regex", "forbid", "ordered", "required", "requirement", "x"]
+)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["cisco-ios", "junos", "yamaha", "nope"]),
+        st.lists(st.dictionaries(_KEYS, _VALUES, max_size=5), max_size=3),
+        max_size=3,
+    )
+)
+def test_any_structure_reads_or_fails_clearly(vendors: dict[str, object]) -> None:
+    text = yaml.safe_dump({"vendors": vendors})
+    try:
+        rules = parse_rules(text, "fuzz.yaml", VENDORS)
+    except RulesError as exc:
+        assert str(exc).startswith("fuzz.yaml:")
+    else:
+        assert set(rules.vendors) <= set(VENDORS)
+
+
+@given(st.text(max_size=300))
+def test_any_text_reads_or_fails_clearly(text: str) -> None:
+    try:
+        parse_rules(text, "fuzz.yaml", VENDORS)
+    except RulesError as exc:
+        assert str(exc).startswith("fuzz.yaml:")

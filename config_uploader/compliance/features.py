@@ -81,28 +81,26 @@ def check(
 
 
 class _Selector:
-    """A feature's line test, with a first-level prefilter: one regex call rejects most lines."""
+    """A feature's line test, with a first-level prefilter: most lines are rejected by one
+    regex call over the feature's prefixes (its own regular expressions are tried one by one,
+    since joined together their groups and back-references would change meaning)."""
 
     def __init__(self, feature: Feature) -> None:
         self.feature = feature
-        firsts = [
-            level.regex.pattern if level.regex is not None else re.escape(level.prefix or "")
-            for pattern in feature.patterns
-            for level in pattern.levels[:1]
-        ]
-        self.first = re.compile("|".join(f"(?:{first})" for first in firsts)) if firsts else None
-        forbid = "|".join(f"(?:{p.pattern})" for p in feature.forbid)
-        self.forbid = re.compile(forbid) if forbid else None
+        firsts = [pattern.levels[0] for pattern in feature.patterns]
+        prefixes = [re.escape(level.prefix) for level in firsts if level.prefix is not None]
+        self.prefixes = re.compile("|".join(prefixes)) if prefixes else None
+        self.regexes = [level.regex for level in firsts if level.regex is not None]
 
     def selected(self, line: Line) -> bool:
-        return (
-            self.first is not None
-            and self.first.match(line.path[0]) is not None
-            and self.feature.selects(line.path)
+        first = line.path[0]
+        candidate = (self.prefixes is not None and self.prefixes.match(first) is not None) or any(
+            regex.match(first) for regex in self.regexes
         )
+        return candidate and self.feature.selects(line.path)
 
     def forbidden(self, line: Line) -> bool:
-        return self.forbid is not None and self.forbid.search(line.text) is not None
+        return self.feature.forbids(line.text)
 
 
 def _verdict(feature: Feature, desired: Sequence[Line], actual: Sequence[Line]) -> FeatureVerdict:
