@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from itertools import chain
 
 from config_uploader.compliance.rules import Feature
 from config_uploader.compliance.tree import Line, difference
@@ -77,43 +78,53 @@ def check(
     features: Sequence[Feature], desired: Sequence[Line], actual: Sequence[Line]
 ) -> Compliance:
     """Each feature's verdict for ``actual`` against ``desired`` (both from ``tree.lines_of``)."""
-    return Compliance(tuple(_verdict(feature, desired, actual) for feature in features))
+    # Rules look at a line's first level (its top-level line or section header) first, and
+    # forbid at its own text: each distinct one is tested once per feature, not once per line.
+    firsts = {line.path[0] for line in chain(desired, actual)}
+    texts = {line.text for line in chain(desired, actual)}
+    return Compliance(
+        tuple(_verdict(feature, desired, actual, firsts, texts) for feature in features)
+    )
 
 
-class _Selector:
-    """A feature's line test, with a first-level prefilter: most lines are rejected by one
-    regex call over the feature's prefixes (its own regular expressions are tried one by one,
-    since joined together their groups and back-references would change meaning)."""
+def _verdict(
+    feature: Feature,
+    desired: Sequence[Line],
+    actual: Sequence[Line],
+    firsts: set[str],
+    texts: set[str],
+) -> FeatureVerdict:
+    candidates = _first_levels(feature, firsts)
+    forbidden: set[str] = set()
+    for pattern in feature.forbid:
+        forbidden.update(filter(pattern.search, texts))
 
-    def __init__(self, feature: Feature) -> None:
-        self.feature = feature
-        firsts = [pattern.levels[0] for pattern in feature.patterns]
-        prefixes = [re.escape(level.prefix) for level in firsts if level.prefix is not None]
-        self.prefixes = re.compile("|".join(prefixes)) if prefixes else None
-        self.regexes = [level.regex for level in firsts if level.regex is not None]
+    def selected(line: Line) -> bool:
+        return line.path[0] in candidates and feature.selects(line.path)
 
-    def selected(self, line: Line) -> bool:
-        first = line.path[0]
-        candidate = (self.prefixes is not None and self.prefixes.match(first) is not None) or any(
-            regex.match(first) for regex in self.regexes
-        )
-        return candidate and self.feature.selects(line.path)
-
-    def forbidden(self, line: Line) -> bool:
-        return self.feature.forbids(line.text)
-
-
-def _verdict(feature: Feature, desired: Sequence[Line], actual: Sequence[Line]) -> FeatureVerdict:
-    select = _Selector(feature)
-    wanted = tuple(line for line in desired if select.selected(line) and not select.forbidden(line))
-    have = tuple(line for line in actual if select.selected(line) or select.forbidden(line))
+    wanted = tuple(line for line in desired if selected(line) and line.text not in forbidden)
+    have = tuple(line for line in actual if selected(line) or line.text in forbidden)
     if feature.ordered:
         missing, extra = _sequence_difference(wanted, have)
     else:
         missing, extra = difference(wanted, have), difference(have, wanted)
     # Forbidden lines are never wanted, so they are extra even when the desired config has them.
-    absent = feature.required and not any(select.selected(line) for line in have)
+    absent = feature.required and not any(selected(line) for line in have)
     return FeatureVerdict(feature, wanted, have, missing, extra, absent)
+
+
+def _first_levels(feature: Feature, firsts: set[str]) -> set[str]:
+    """The first levels some pattern of ``feature`` accepts: prefixes joined in one regex (its
+    regular expressions are tried one by one, since joined their groups would change meaning)."""
+    starts = [pattern.levels[0] for pattern in feature.patterns]
+    prefixes = [re.escape(level.prefix) for level in starts if level.prefix is not None]
+    found: set[str] = set()
+    if prefixes:
+        found.update(filter(re.compile("|".join(prefixes)).match, firsts))
+    for level in starts:
+        if level.regex is not None:
+            found.update(filter(level.regex.match, firsts))
+    return found
 
 
 def _sequence_difference(
