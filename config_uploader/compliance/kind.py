@@ -77,7 +77,7 @@ def kinds_of(kind: Kind, vendor: str) -> tuple[Kind, ...]:
 
 
 # The startup history is stored as its own sequence under the router's name and this suffix;
-# router names (identity.safe_name) never hold "@", so no router's history can be taken for it.
+# router names (identity.canonical_name) never hold "@", so no router's history can be taken for it.
 STARTUP_SUFFIX: Final = "@startup"
 
 
