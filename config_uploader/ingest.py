@@ -295,7 +295,7 @@ def judged_lines(judged: Judged, now: float) -> list[bytes]:
     for metric in judged.metrics:
         units = {name: UNITS.get(name, "None") for name in metric.values}
         record = emf_record(metric.dimensions, metric.values, now, event=metric.event, units=units)
-        out.append(orjson.dumps(record) + b"\n")
+        out += fit(record)
     return out
 
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
-import orjson
-
+from bridge.output import dumps
 from config_uploader.compliance.features import Compliance, FeatureVerdict
 from config_uploader.compliance.remediate import Remediation
 from config_uploader.compliance.tree import render
@@ -36,13 +35,13 @@ def compliance_fields(
         head["remediation"] = remediation_summary(remediation)
     for cap in _CAPS:
         fields = {**head, "features": [_feature(v, lines, cap) for v, lines in shown]}
-        if len(orjson.dumps(fields)) <= budget:
+        if len(dumps(fields)) <= budget:
             return fields
     kept: list[dict[str, Any]] = []
-    size = len(orjson.dumps(head)) + 64
+    size = len(dumps(head)) + 64
     for verdict, lines in shown:
         item = _feature(verdict, lines, 0)
-        size += len(orjson.dumps(item)) + 1
+        size += len(dumps(item)) + 1
         if size > budget:
             return {**head, "features": kept, "features_truncated": True}
         kept.append(item)
