@@ -14,8 +14,8 @@ from aiohttp import web
 from bridge.evidence import evidence_lines, router_emf_lines
 from bridge.logging import get_logger
 from bridge.metrics import Counters
-from bridge.output import write_lines
 from bridge.settings import HostPort, fail, format_address
+from bridge.stdout import write_lines
 from config_uploader.app import UploadApp
 from config_uploader.compliance.judge import Judge, Judged, Metric
 from config_uploader.credentials import Credentials

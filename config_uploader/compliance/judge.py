@@ -112,7 +112,7 @@ class Judge:
             diff = diffing.unified_diff(
                 startup.text,
                 running.text,
-                vendor,  # type: ignore[arg-type]
+                vendor,
                 fromfile=f"{router}/startup/{startup.id}",
                 tofile=f"{router}/{running.id}",
             )
