@@ -180,7 +180,8 @@ def _generic_rules(not_value: str) -> tuple[Rule, ...]:
             "$",
         ),
         rule(r"(?<![\w-])7\s+(?P<v>[01]\d(?:[0-9a-f]{2}){3,})(?![\w])", "7 "),
-        rule(r"[a-z][a-z0-9+.-]*://[^\s/@:]*:(?P<v>[^\s/]*)@", "://"),
+        # the password runs to the "@" even through a "/" (unencoded, it is still the secret)
+        rule(r"[a-z][a-z0-9+.-]*://[^\s/@:]*:(?P<v>[^\s@]*)@", "://"),
         rule(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----(?P<v>.+)", "private key"),
         rule(
             r"(?<![\w-])auth\s+(?:md5|sha\S*)\s+(?!(?:auth|priv)-pass\b)(?P<v>" + VALUE + ")",

@@ -253,3 +253,10 @@ def test_generated_secret_lines_never_keep_their_secret(
     for value in used:
         assert value not in redacted, (line, redacted)
     assert redact_line(redacted) == redacted
+
+
+def test_url_password_runs_to_the_at_sign() -> None:
+    # found by the generated lines above: an unencoded "/" inside the password
+    assert redact_line(" path scp://backup:000/@10.0.0.80/x") == (
+        " path scp://backup:<redacted>@10.0.0.80/x"
+    )
