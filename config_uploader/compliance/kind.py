@@ -38,7 +38,7 @@ def parse_kind(value: str) -> Kind:
     for kind in KINDS:
         if folded == kind:
             return kind
-    raise KindError(f"kind must be running or startup, not {value[:40]!r}")
+    raise KindError("kind must be running or startup")  # the value is not echoed to the log
 
 
 def classify(explicit: str | None, names: Iterable[str | None]) -> Kind:
