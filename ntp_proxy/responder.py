@@ -10,7 +10,9 @@ datagram ends in exactly one counter: ``replies``, one ``dropped_<reason>``, one
 
 from __future__ import annotations
 
+import random
 import struct
+from collections.abc import Callable
 from enum import IntEnum
 
 from bridge.guard import Allowlist, RateLimiter
@@ -40,6 +42,7 @@ COUNTERS = (
     "replies_authenticated",
     "auth_unknown_key",
     "auth_bad_mac",
+    "rate_leaked",  # answered although over the rate limit (--rate-leak)
 )
 
 # One kiss-o'-death per client per this many seconds at most: a KoD tells a client to back off,
@@ -77,7 +80,12 @@ class Responder:
         deny_kod: bool,
         authenticator: Authenticator | None = None,
         require_auth: bool = False,
+        leak: int = 0,
+        chance: Callable[[], float] = random.random,
     ) -> None:
+        """``leak``: over the rate limit, still answer 1 in 2**leak requests (chrony's
+        ``ratelimit leak``), drawn by ``chance`` (uniform in [0, 1)), so a spoofer flooding
+        with a victim's address cannot silence the victim; 0: answer none."""
         self.clock = clock
         self.counters = counters
         self.precision = precision
@@ -86,6 +94,8 @@ class Responder:
         self.deny_kod = deny_kod
         self.authenticator = authenticator or Authenticator({})
         self.require_auth = require_auth
+        self.leak_rate = 0.5**leak if leak else 0.0
+        self.chance = chance
         self._kod_limiter = RateLimiter(1.0 / KOD_INTERVAL, 1.0)
 
     def screen(self, data: bytes, ip: str, now: float) -> Verdict:
@@ -111,7 +121,7 @@ class Responder:
                 return Verdict.KOD_DENY
             counters.incr("dropped_not_allowed")
             return Verdict.DROP
-        if not self.limiter.allow(ip, now):
+        if not self.limiter.allow(ip, now) and not self._leaked():
             if self._kod_limiter.allow(ip, now):
                 counters.incr("kod_rate_sent")
                 return Verdict.KOD_RATE
@@ -120,6 +130,13 @@ class Responder:
         if len(data) > HEADER_LEN or self.require_auth:
             return self._authenticate(data)
         return Verdict.SERVE
+
+    def _leaked(self) -> bool:
+        """Over the limit, but answered anyway (counted as ``rate_leaked``)."""
+        if self.leak_rate and self.chance() < self.leak_rate:
+            self.counters.incr("rate_leaked")
+            return True
+        return False
 
     def _authenticate(self, data: bytes) -> Verdict:
         """Checked after the rate limit, so a flood of bad MACs costs no more than a flood."""

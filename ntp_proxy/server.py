@@ -122,6 +122,7 @@ class NtpService:
             deny_kod=settings.deny_response == "kod",
             authenticator=Authenticator(keys, measure_mac_delays(keys, time.perf_counter)),
             require_auth=settings.require_auth,
+            leak=settings.rate_leak,
         )
         self.poller = Poller(
             settings.upstream,

@@ -123,6 +123,12 @@ class NtpSettings(CommonSettings):
         help="key ID from --keys that signs the requests to NTP upstreams, whose replies must "
         "then carry a valid MAC under it; 0: none (the Amazon Time Sync Service takes none)",
     )
+    rate_leak: int = option(
+        2,
+        parse=non_negative_int,
+        help="over the rate limit, still answer 1 in 2**N requests at random (chrony's "
+        "ratelimit leak), so a spoofer using a router's address cannot silence it; 0: none",
+    )
     relay_timeout: float = option(
         2.0, parse=positive_float, help="seconds to wait for the upstream's reply in relay mode"
     )

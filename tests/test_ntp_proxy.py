@@ -161,7 +161,14 @@ def test_non_client_short_and_garbage_packets_get_no_reply(chronyd: Chronyd) -> 
 
 def test_rate_limit_sends_rate_kod_only_occasionally(chronyd: Chronyd) -> None:
     with proxy(
-        "--upstream", f"127.0.0.1:{chronyd.port}", "--rate-limit", "1", "--rate-burst", "3"
+        "--upstream",
+        f"127.0.0.1:{chronyd.port}",
+        "--rate-limit",
+        "1",
+        "--rate-burst",
+        "3",
+        "--rate-leak",
+        "0",
     ) as daemon:
         synchronised(daemon)
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:

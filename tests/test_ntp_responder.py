@@ -200,3 +200,24 @@ def test_guard_never_crashes_and_every_datagram_is_counted_once(data: bytes, ip:
     outcomes += counts["crypto_nak_sent"]
     outcomes += sum(v for k, v in counts.items() if k.startswith("dropped_"))
     assert counts["requests"] == 1 and outcomes == 1
+
+
+def test_rate_leak_keeps_answering_a_spoofed_victim() -> None:
+    """chrony's ratelimit leak: over the limit, 1 in 2**leak requests is still answered."""
+    draws = iter([0.1, 0.9, 0.3, 0.6] * 250)  # a stand-in for random.random: half below 1/4
+    responder = Responder(
+        synced_clock(),
+        Counters(*COUNTERS),
+        precision=-22,
+        allowlist=Allowlist([]),
+        limiter=RateLimiter(1.0, 1.0),
+        deny_kod=False,
+        leak=2,
+        chance=lambda: next(draws),
+    )
+    verdicts = [responder.screen(client_request(), "10.0.0.9", NOW) for _ in range(1001)]
+    assert verdicts[0] is Verdict.SERVE  # the burst
+    assert verdicts[1:].count(Verdict.SERVE) == 250  # the draws under 0.25: one in four
+    counts = responder.counters.snapshot()
+    assert counts["rate_leaked"] == 250 and counts["dropped_rate"] + counts["kod_rate_sent"] == 750
+    assert make(rate=1.0).screen(client_request(), "10.0.0.9", NOW) is Verdict.SERVE
