@@ -75,6 +75,39 @@ def _daemon(record: dict[str, Any]) -> str:
     return str(record.get("service")) if event == "metrics" else event.split(".", 1)[0]
 
 
+def _saved(saved: dict[str, Any] | None, now: float, grace: float) -> dict[str, Any] | None:
+    """The store's running-vs-startup state in the report's shape (``since`` as ISO 8601)."""
+    if not saved or saved.get("state") not in ("saved", "unsaved"):
+        return None
+    since = saved.get("since")
+    overdue = (
+        saved["state"] == "unsaved" and isinstance(since, float | int) and now - since >= grace
+    )
+    return {
+        "time": now,
+        "state": saved["state"],
+        "running": saved.get("running"),
+        "startup": saved.get("startup"),
+        "since": iso_utc(since) if isinstance(since, float | int) else None,
+        "overdue": overdue,
+    }
+
+
+def _compliance(state: dict[str, Any] | None, at: float) -> dict[str, Any] | None:
+    """The store's compliance state in the report's shape (failing feature names)."""
+    if not state:
+        return None
+    features = state.get("features")
+    failing = [n for n, ok in features.items() if not ok] if isinstance(features, dict) else []
+    return {
+        "time": at,
+        "version": state.get("version"),
+        "percent": state.get("percent"),
+        "compliant": not failing,
+        "failing": failing,
+    }
+
+
 def wants_json(request: web.Request) -> bool:
     if request.query.get("format") == "json":
         return True
@@ -115,6 +148,8 @@ class LivePage:
             config.uploads = None  # the store keeps versions, not every unchanged upload
             config.last_upload = state.last_upload
             config.latest_version = state.last_version
+            config.saved = _saved(state.saved, now, self.settings.unsaved_grace)
+            config.compliance = _compliance(state.compliance, state.last_upload)
             if state.drift is not None:
                 config.check_time = state.last_upload
                 config.check = {
@@ -165,6 +200,7 @@ class LivePage:
         latest, data = found
         desired, drift_diff = await self.pipeline.drift_from_desired(latest, data)
         change = await self.reads.diff_versions(name, None, latest.version)
+        remediation = await self.reads.remediation(name, redacted=True)
         body = {
             "router": name,
             "period": doc["period"],
@@ -176,6 +212,7 @@ class LivePage:
                 "diff": change or "",
             },
             "versions": [{**m.to_dict(), "received_at": iso_utc(m.received_at)} for m in metas],
+            "remediation": remediation,
         }
         if wants_json(request):
             return _json(body)
@@ -189,6 +226,7 @@ class LivePage:
             verdicts=verdicts,
             versions=body["versions"],
             drift=body["drift"],
+            remediation=remediation,
             change={
                 "title": f"{body['change']['from'] or 'empty'} to {latest.version}",
                 "diff": body["change"]["diff"],

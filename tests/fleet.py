@@ -6,7 +6,7 @@ Three routers, each as a person would set one up, all on loopback:
   for time and uploads its config, which matches the desired one;
 * ``rtr-drift`` (127.0.0.2) logs through a real rsyslog relay bound to that address, and its
   config, uploaded with curl, has three changes the desired config lacks (one rotates the SNMP
-  community, so a secret sits in the drift diff);
+  community, so a secret sits in the drift diff, and the PCI rules' SNMP feature fails);
 * ``rtr-quiet`` (127.0.0.3) sends two messages at the start, then stops logging; its config
   matches.
 
@@ -112,7 +112,8 @@ def run_fleet(workdir: Path) -> FleetRun:
     )  # fmt: skip
     config = Daemon.start(
         ["config", "--listen", "127.0.0.1:0", "--store", str(workdir / "store"),
-         "--desired", str(desired_dir(workdir))],
+         "--desired", str(desired_dir(workdir)),
+         "--compliance", str(ROOT / "deploy" / "compliance" / "pci.yaml")],
         env={"EDGE_BRIDGE_METRICS_INTERVAL": "1"},
     )  # fmt: skip
     relay: subprocess.Popen[bytes] | None = None

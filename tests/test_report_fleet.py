@@ -84,6 +84,8 @@ def test_report_from_the_daemons_files(fleet: FleetRun) -> None:
     assert good["1.2.8"]["uploads"] >= 3 and good["1.2.8"]["check"]["result"] == "in_sync"
     assert drift["1.2.8"]["check"]["reason"] == "differs"
     assert drift["1.2.8"]["check"]["desired"].endswith("rtr-drift.cfg")
+    assert good["1.2.8"]["compliance"]["compliant"] is True
+    assert drift["1.2.8"]["compliance"]["failing"]  # shown beside 1.2.8, judged in 1.2.1/1.2.7
     drift_diff = [d for d in doc["diffs"]["rtr-drift"] if d["event"] == "config.drift"]
     assert drift_diff and "+ permit tcp host 10.40.0.12 any eq 443" in drift_diff[0]["text"]
     assert doc["fleet"]["10.3.3"]["verdict"] == "fail"
@@ -278,6 +280,9 @@ def test_live_page_as_json(live: str, fleet: FleetRun) -> None:
     assert router["drift"]["desired"].endswith("rtr-drift.cfg")
     assert "+ permit tcp host 10.40.0.12 any eq 443" in router["drift"]["diff"]
     assert [v["version"] for v in router["versions"]] == ["00000001"]
+    assert router["verdicts"]["1.2.8"]["compliance"]["failing"]
+    commands = router["remediation"]["commands"]
+    assert "snmp-server location dc-a" in commands and "no snmp-server location dc-b" in commands
     assert get(live + "/evidence/no-such-router")[0] == 404
     text = json.dumps(doc) + json.dumps(router)
     assert not [s for s in fleet.secrets if s in text]
@@ -316,6 +321,8 @@ def test_live_page_in_chromium(live: str, fleet: FleetRun, browser: Any, tmp_pat
     assert seen_verdicts(browser) == {"rtr-drift": want["rtr-drift"]}
     added = [s.text for s in browser.find_elements(By.CSS_SELECTOR, "pre.diff .add")]
     assert "+ permit tcp host 10.40.0.12 any eq 443" in added
+    fix = browser.find_element(By.CSS_SELECTOR, "pre.remediation").text.splitlines()
+    assert "snmp-server location dc-a" in fix
     history = browser.find_elements(By.CSS_SELECTOR, "table.versions tr")
     assert len(history) == 2 and "00000001" in history[1].text
     assert not [s for s in fleet.secrets if s in browser.page_source]

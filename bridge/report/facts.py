@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.log_evidence import LogEvidence, epoch
+from bridge.output import iso_utc
 
 __all__ = ["HANDLED_EVENTS", "ConfigFacts", "Facts", "LogFacts", "TimeFacts", "epoch"]
 
@@ -265,7 +266,8 @@ class Facts:
             facts.saved = {
                 "time": when,
                 "state": "unsaved" if record["event"] == "config.unsaved" else "saved",
-                **{k: record.get(k) for k in ("running", "startup", "since", "overdue")},
+                **{k: record.get(k) for k in ("running", "startup", "overdue")},
+                "since": _stamp(record.get("since")),
             }
         if facts is not None:
             self._diff(facts, str(record["event"]), str(record.get("running")), record)
@@ -361,6 +363,12 @@ def _claims_sync(fields: Mapping[str, Any]) -> bool | None:
     if isinstance(leap, int) and isinstance(stratum, int):
         return leap != 3 and 1 <= stratum <= 15
     return None
+
+
+def _stamp(value: Any) -> Any:
+    """A time as the uploader may give it (Unix seconds) as ISO 8601; anything else as is."""
+    number = _number(value)
+    return iso_utc(number) if number is not None else value
 
 
 def _number(value: Any) -> float | None:
