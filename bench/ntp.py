@@ -12,6 +12,7 @@ delay. Summary: the highest lossless rate of each (ratio proxy / chronyd) and me
 
     .venv/bin/python bench/ntp.py                 # default run, about 1.5 minutes
     .venv/bin/python bench/ntp.py --rates 1000,5000 --duration 1
+    .venv/bin/python bench/ntp.py --auth SHA1      # signed requests, both serving the same key
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.launch import Launched, launch  # noqa: E402
+from ntp_proxy.keys import make_key  # noqa: E402
 from ntp_proxy.packet import NTP_UNIX_DELTA  # noqa: E402
+
+BENCH_KEY = "6D5F3A1B2C4D5E6F708192A3B4C5D6E7"  # key 1, a bench-only secret
 
 CHRONYD = shutil.which("chronyd") or "/usr/sbin/chronyd"
 DEFAULT_RATES = "1000,2000,5000,10000,20000,30000,40000,60000"
@@ -54,7 +58,9 @@ STAMP_EVERY = 4
 # -- the client (runs in its own process) -------------------------------------------------------
 
 
-def client(host: str, port: int, rate: float, duration: float, drain: float) -> dict[str, Any]:
+def client(
+    host: str, port: int, rate: float, duration: float, drain: float, auth: str = ""
+) -> dict[str, Any]:
     """Send ``rate`` requests per second for ``duration`` seconds; measure the replies.
 
     Every reply is checked; every ``STAMP_EVERY``-th request also asks the kernel for its
@@ -82,6 +88,15 @@ def client(host: str, port: int, rate: float, duration: float, drain: float) -> 
     clock, perf = time.time, time.perf_counter
     pack, unpack = _REQUEST.pack, _REPLY.unpack_from
     count = 0
+    mac_key = make_key(1, auth, bytes.fromhex(BENCH_KEY)) if auth else None
+    digest = min(mac_key.length, 20) if mac_key else 0
+    reply_length = 48 + (4 + digest if mac_key else 0)
+
+    def request(ts: int) -> bytes:
+        data = pack(0x23, ts)
+        if mac_key is None:
+            return data
+        return data + b"\0\0\0\1" + mac_key.mac(data)[:digest]
 
     def receive() -> int:
         nonlocal invalid, duplicates
@@ -97,7 +112,10 @@ def client(host: str, port: int, rate: float, duration: float, drain: float) -> 
                 if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
                     sec, nsec = _TIMESPEC.unpack(payload[: _TIMESPEC.size])
                     t4 = sec + nsec * 1e-9
-            if len(data) != 48 or t4 is None:
+            if len(data) != reply_length or t4 is None:
+                invalid += 1
+                continue
+            if mac_key is not None and mac_key.mac(data[:48])[:digest] != data[52:]:
                 invalid += 1
                 continue
             first, stratum, origin, receive_ts, transmit_ts = unpack(data)
@@ -139,10 +157,10 @@ def client(host: str, port: int, rate: float, duration: float, drain: float) -> 
             ts = int((t1 + NTP_UNIX_DELTA) * _FRAC)
             try:
                 if count % STAMP_EVERY == 0:
-                    sock.sendmsg([pack(0x23, ts)], want_tx_stamp)
+                    sock.sendmsg([request(ts)], want_tx_stamp)
                     stamp_keys[ts] = len(stamp_keys)
                 else:
-                    sock.send(pack(0x23, ts))
+                    sock.send(request(ts))
             except (BlockingIOError, OSError):
                 send_failed += 1
                 continue
@@ -198,12 +216,13 @@ def free_udp_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_chronyd(workdir: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_chronyd(workdir: Path, keyfile: Path | None) -> tuple[subprocess.Popen[bytes], int]:
     port = free_udp_port()
     conf = workdir / "chrony.conf"
     conf.write_text(
         f"local stratum 1\nallow 127.0.0.1\nport {port}\ncmdport 0\nnoclientlog\n"
         f"pidfile {workdir}/chronyd.pid\ndriftfile {workdir}/drift\nuser root\n"
+        + (f"keyfile {keyfile}\n" if keyfile else "")
     )
     proc = subprocess.Popen(
         [CHRONYD, "-x", "-d", "-f", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -223,12 +242,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def drive(pid: int, port: int, rate: float, duration: float, drain: float) -> dict[str, Any]:
+def drive(
+    pid: int, port: int, rate: float, duration: float, drain: float, auth: str = ""
+) -> dict[str, Any]:
     """Run one client process against a server and charge the server's CPU to the requests."""
     before = cpu_seconds(pid)
     output = subprocess.run(
         [sys.executable, __file__, "--client", f"127.0.0.1:{port}", str(rate), str(duration),
-         str(drain)],
+         str(drain), *(["--auth", auth] if auth else [])],
         capture_output=True,
         text=True,
         check=True,
@@ -250,22 +271,31 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--duration", type=float, default=3.0, help="seconds per rate and server")
     parser.add_argument("--drain", type=float, default=0.5, help="seconds to wait for stragglers")
     parser.add_argument("--client", nargs=4, metavar=("HOST:PORT", "RATE", "DURATION", "DRAIN"))
+    parser.add_argument(
+        "--auth", default="", help="sign requests with key 1 of this type (MD5, SHA1, AES128...)"
+    )
     args = parser.parse_args(argv)
     if args.client:
         host, port = args.client[0].rsplit(":", 1)
         rate, duration, drain = (float(v) for v in args.client[1:])
-        print(json.dumps(client(host, int(port), rate, duration, drain)))
+        print(json.dumps(client(host, int(port), rate, duration, drain, args.auth)))
         return 0
 
     rates = [float(r) for r in args.rates.split(",")]
     with tempfile.TemporaryDirectory(prefix="bench-ntp-") as tmp:
-        chronyd, chronyd_port = start_chronyd(Path(tmp))
+        keyfile = None
+        if args.auth:  # one key file for both servers
+            keyfile = Path(tmp) / "keys"
+            keyfile.write_text(f"1 {args.auth} HEX:{BENCH_KEY}\n")
+            keyfile.chmod(0o600)
+        chronyd, chronyd_port = start_chronyd(Path(tmp), keyfile)
         proxy = None
         try:
             proxy = launch(
                 ["ntp", "--listen", "127.0.0.1:0", "--health", "127.0.0.1:0",
                  "--upstream", f"127.0.0.1:{chronyd_port}", "--rate-limit", "0",
-                 "--metrics-interval", "3600"],
+                 "--metrics-interval", "3600",
+                 *(["--keys", str(keyfile)] if keyfile else [])],
                 Path(tmp) / "proxy.out",
             )  # fmt: skip
             # let the clock filter fill: the first eight polls come two seconds apart
@@ -274,7 +304,7 @@ def main(argv: list[str]) -> int:
                 "chronyd": (chronyd.pid, chronyd_port),
                 "proxy": (proxy.proc.pid, proxy.port("listen")),
             }
-            return report(servers, rates, args.duration, args.drain, proxy)
+            return report(servers, rates, args.duration, args.drain, proxy, args.auth)
         finally:
             if proxy is not None:
                 proxy.stop()
@@ -288,6 +318,7 @@ def report(
     duration: float,
     drain: float,
     proxy: Launched,
+    auth: str = "",
 ) -> int:
     print(
         f"{'rate/s':>7} {'server':8} {'sent':>7} {'achieved':>9} {'lost%':>6} {'invalid':>7} "
@@ -301,7 +332,7 @@ def report(
         for name, (pid, port) in servers.items():
             if name in stopped:
                 continue
-            r = drive(pid, port, rate, duration, drain)
+            r = drive(pid, port, rate, duration, drain, auth)
             results[name][rate] = r
             print(
                 f"{rate:7.0f} {name:8} {r['sent']:7d} {r['achieved_rate']:9.0f} "
