@@ -2,9 +2,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# Debian packages the tests drive as real peers: logger (util-linux), rsyslog, chrony, curl;
-# chromium and its WebDriver open the report and the live page as a reader would.
-DEBIAN_PACKAGES := bsdutils rsyslog chrony curl chromium chromium-driver
+# Debian packages the tests drive as real peers: logger (util-linux), rsyslog, chrony, curl, ss
+# (iproute2); chromium and its WebDriver open the report and the live page as a reader would.
+DEBIAN_PACKAGES := bsdutils rsyslog chrony curl iproute2 chromium chromium-driver
 
 .PHONY: run test lint unit bench clean debian-packages
 
@@ -25,7 +25,7 @@ run: $(BIN)/edge-bridge
 ## debian-packages: the real third-party peers the integration tests talk to
 debian-packages:
 	@missing=""; \
-	for tool in logger rsyslogd chronyd curl chromium chromedriver; do \
+	for tool in logger rsyslogd chronyd curl ss chromium chromedriver; do \
 	  command -v $$tool >/dev/null 2>&1 || [ -x /usr/sbin/$$tool ] || missing="$$missing $$tool"; \
 	done; \
 	if [ -n "$$missing" ]; then \

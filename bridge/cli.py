@@ -25,6 +25,7 @@ TOOLS = {
     "ntp-check": "ntp_proxy.check",
     "simulate-router": "bridge.simulate",
     "report": "bridge.report.main",
+    "credentials": "config_uploader.credentials",
 }
 USAGE = """usage: edge-bridge COMMAND [OPTIONS]
 
@@ -36,6 +37,7 @@ commands:
   ntp-check        ask an NTP server for the time and print its answer
   simulate-router  behave like a router pointed at the suite
   report           per-router PCI DSS verdicts (10.3.3, 10.6, 1.2.8) from the daemons' lines
+  credentials      hash a password (stdin) or generate local credentials for the uploader
   healthcheck      exit 0 if a health endpoint answers 200 (for container HEALTHCHECK)
 
 'edge-bridge COMMAND --help' lists a command's options; every option can also be set by an

@@ -65,6 +65,17 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.rate > 0
 
+    def has_token(self, key: str, now: float) -> bool:
+        """Whether ``allow`` would say yes now, without taking the token (a limit on
+        failures: look first, take one only when the attempt fails)."""
+        if self.rate <= 0:
+            return True
+        state = self._buckets.get(key)
+        if state is None:
+            return True
+        tokens, last = state
+        return min(self.burst, tokens + (now - last) * self.rate) >= 1.0
+
     def allow(self, key: str, now: float) -> bool:
         if self.rate <= 0:
             return True
@@ -97,3 +108,34 @@ class RouterNames:
         if name is None and (ipv4 := unmapped(ip)) != ip:
             name = self._names.get(ipv4)
         return name
+
+
+class ConnectionTable:
+    """Open connections per address, bounded in total and per address, so one host cannot
+    take every slot of a listener."""
+
+    def __init__(self, max_total: int, max_per_address: int) -> None:
+        self.max_total = max_total
+        self.max_per_address = max_per_address
+        self.total = 0
+        self._by_address: dict[str, int] = {}
+
+    def admit(self, address: str) -> str | None:
+        """None when the connection may stay, else which cap refuses it: ``total`` or
+        ``per_address``; an admitted connection is :meth:`release`-d when it ends."""
+        if self.total >= self.max_total:
+            return "total"
+        held = self._by_address.get(address, 0)
+        if held >= self.max_per_address:
+            return "per_address"
+        self._by_address[address] = held + 1
+        self.total += 1
+        return None
+
+    def release(self, address: str) -> None:
+        held = self._by_address.get(address, 0)
+        if held <= 1:
+            self._by_address.pop(address, None)
+        else:
+            self._by_address[address] = held - 1
+        self.total -= 1

@@ -14,7 +14,9 @@ from bridge.settings import HostPort, format_address
 def healthz_handler(
     service: Service,
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """200 while ``service.ready()`` and stdout flows, else 503; the body is the counters.
+    """200 while ``service.ready()`` and stdout flows, else 503; the body is the counters, and
+    the service's ``warnings`` (what an operator must know, such as uploads taken without
+    auth) if any.
 
     A daemon whose lines cannot leave (stdout stuck, bridge/stdout.py) is not doing its job:
     its audit trail is not reaching CloudWatch.
@@ -23,11 +25,14 @@ def healthz_handler(
     async def handle(_request: web.Request) -> web.StreamResponse:
         stdout.report(service.counters)
         ready = service.ready() and not stdout.stalled()
-        body = {
+        body: dict[str, object] = {
             "status": "ok" if ready else "unavailable",
             "service": service.name,
             "counters": service.counters.snapshot(),
         }
+        warnings = getattr(service, "warnings", None)
+        if warnings:
+            body["warnings"] = list(warnings)
         return web.json_response(body, status=200 if ready else 503)
 
     return handle

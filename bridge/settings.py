@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import ipaddress
+import json
 import os
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple, NoReturn, TypeVar
+
+from bridge.inventory import read_inventory
 
 ENV_PREFIX = "EDGE_BRIDGE_"
 
@@ -214,7 +217,17 @@ def boolean(text: str) -> bool:
 
 
 def credentials(text: str) -> str:
-    """``USER:PASSWORD`` for HTTP Basic auth; declare such options ``secret=True``."""
+    """``USER:PASSWORD`` for HTTP Basic auth, or the JSON Secrets Manager keeps,
+    ``{"username": ..., "password": ...}``; declare such options ``secret=True``."""
+    if text.lstrip().startswith("{"):
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            raise ValueError("expected USER:PASSWORD or JSON with username and password") from None
+        user, password = doc.get("username"), doc.get("password")
+        if not (isinstance(user, str) and isinstance(password, str)):
+            raise ValueError("expected JSON with username and password strings")
+        text = f"{user}:{password}"
     user, sep, password = text.partition(":")
     if text and (not sep or not user or not password):
         raise ValueError("expected USER:PASSWORD")
@@ -269,6 +282,17 @@ def router_option(help: str) -> Any:
     return option((), parse=router_entry, repeat=True, help=help)
 
 
+def inventory_option() -> Any:
+    """``--inventory FILE``: the router inventory (names, addresses, credential hashes)."""
+    return option(
+        (),
+        parse=read_inventory,
+        metavar="FILE",
+        help="router inventory (TOML [[router]] tables: name, addresses, credential hash); "
+        "names routers by source address like --router",
+    )
+
+
 def health_option(port: int) -> Any:
     """``--health``: daemons whose protocol is not HTTP serve /healthz on a port of its own."""
     return option(
@@ -313,12 +337,12 @@ _METAVARS = {
     "host_port": "HOST:PORT",
     "cidr": "CIDR",
     "byte_size": "SIZE",
+    "duration": "DURATION",
     "router_entry": "IP=NAME",
     "positive_int": "N",
     "non_negative_int": "N",
     "positive_float": "N",
     "non_negative_float": "N",
-    "duration": "DURATION",
 }
 
 

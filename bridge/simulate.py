@@ -19,6 +19,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -73,6 +74,12 @@ class SimulatorSettings:
     )
     upload_method: str = option(
         "PUT", parse=choice("PUT", "POST"), help="HTTP method of the upload (IOS archive: PUT)"
+    )
+    config_credentials: str = option(
+        "",
+        metavar="FILE",
+        help="a user:password file (as 'edge-bridge credentials generate' writes) to upload "
+        "with HTTP Basic auth",
     )
     name: str = option("rtr-sim-1", parse=_router_name, help="router hostname")
     rate: float = option(20.0, parse=non_negative_float, help="syslog messages/s (0: none)")
@@ -497,7 +504,8 @@ class Router:
         url = s.config_url.replace("{name}", s.name)
         timeout = aiohttp.ClientTimeout(total=s.timeout)
         count = 0
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        auth = _basic_auth(s.config_credentials) if s.config_credentials else None
+        async with aiohttp.ClientSession(timeout=timeout, auth=auth) as session:
             while not self.stop.is_set():
                 revision = count // s.change_every
                 body = router_config(s.name, revision, time.time(), str(s.syslog), str(s.ntp))
@@ -580,3 +588,9 @@ def main(argv: list[str]) -> int:
         worked=worked,
     )
     return 0 if worked else 1
+
+
+def _basic_auth(path: str) -> aiohttp.BasicAuth:
+    """The ``user:password`` of a credentials file, for the config uploads."""
+    user, _, password = Path(path).read_text(encoding="utf-8").strip().partition(":")
+    return aiohttp.BasicAuth(user, password)

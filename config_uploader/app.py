@@ -1,116 +1,115 @@
 """The HTTP face of the config uploader: uploads in every shape routers send, and a read API.
 
 Routers retry on anything but 200, so a good upload is answered as soon as it is stored, and a
-bad one gets a status that says why (400 empty or undecodable, 401, 403, 413, 429, 503 when the
-store fails) and is counted under ``rejected_<reason>``. Bodies are read as streams under
-``--max-body`` (the Content-Length is checked first, then every chunk), and gzip is undone by
-:mod:`config_uploader.body` under the same cap, so neither a huge body nor a gzip bomb can
-exhaust memory. aiohttp's own request decompression is off: it would not apply the cap.
+bad one gets a status that says why (400 empty or undecodable, 401, 403 including a name the
+upload may not claim, 408 a body too slow, 413 too large, too many lines or a line too long,
+429, 503 when the store fails or too many bodies are held) and is counted under
+``rejected_<reason>`` (see :mod:`config_uploader.gate` for what is checked before a handler).
 
-``/healthz`` is exempt from ``--allow`` and Basic auth: the NLB health checker has neither.
+What one request can cost is bounded: a body is read as a stream under ``--max-body`` (the
+Content-Length is checked first, then every chunk) within ``--body-timeout``, and the bytes
+of all bodies being held at once under ``--max-pending``; gzip is undone by
+:mod:`config_uploader.body` a chunk at a time, under ``--max-body`` for all of a request's
+parts together and under ``--max-lines``/``--max-line-length`` per config; multipart parts
+are read, decoded and stored one at a time (a part refused after others were stored leaves
+those stored: each was a whole config). aiohttp's own request decompression is off: it would
+not apply the caps.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
-import traceback
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from aiohttp import BodyPartReader, hdrs, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from bridge.guard import Allowlist, RateLimiter
 from bridge.health import healthz_handler
-from bridge.logging import get_logger
-from bridge.metrics import Counters
 from bridge.service import Service
-from config_uploader.body import BodyError, TooLarge, decode_body
+from config_uploader.body import BodyError, Shape, TooLarge
 from config_uploader.compliance.kind import Kind, KindError, parse_kind, split_key
-from config_uploader.credentials import Credentials
-from config_uploader.ingest import MAX_ERROR, IngestResult, Upload
+from config_uploader.gate import STATUS, Gate, json_response, peer_ip
+from config_uploader.ingest import IngestResult, Upload
 from config_uploader.page import LivePage
 from config_uploader.pipeline import IngestPipeline
 from config_uploader.reads import Reads
-from config_uploader.refusals import Refusals
 from config_uploader.settings import ConfigSettings
-from config_uploader.store import StoreError
 
 READ_CHUNK = 64 * 1024
 MAX_FIELD = 1024
 
 
-STATUS = {"empty": 400, "undecodable": 400, "too_large": 413, "kind": 400}
+class PendingBytes:
+    """Request body bytes held at once by all uploads, under ``--max-pending``."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def take(self, n: int) -> None:
+        if self.held + n > self.limit:
+            raise BodyError("busy", "too many upload bytes in flight, retry later")
+        self.held += n
+
+    def give(self, n: int) -> None:
+        self.held -= n
 
 
-def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body), status=status, content_type="application/json", headers=headers
-    )
-
-
-def peer_ip(request: web.Request) -> str:
-    """The TCP peer: the NLB preserves client addresses for instance and IP targets."""
-    return request.remote or ""
-
-
-async def read_capped(stream: Any, limit: int) -> bytes:
-    """Read a request or part body, refusing it as soon as it passes ``limit`` bytes."""
+async def read_capped(stream: Any, limit: int, pending: PendingBytes) -> bytes:
+    """Read a request or part body, refusing it as soon as it passes ``limit`` bytes or the
+    pending budget; the caller gives back ``len()`` of the result when done with it."""
     chunks: list[bytes] = []
     total = 0
-    while True:
-        chunk = await (
-            stream.read_chunk(READ_CHUNK)
-            if isinstance(stream, BodyPartReader)
-            else stream.read(READ_CHUNK)
-        )
-        if not chunk:
-            return b"".join(chunks)
-        total += len(chunk)
-        if total > limit:
-            raise TooLarge(limit)
-        chunks.append(chunk)
+    try:
+        while True:
+            chunk = await (
+                stream.read_chunk(READ_CHUNK)
+                if isinstance(stream, BodyPartReader)
+                else stream.read(READ_CHUNK)
+            )
+            if not chunk:
+                return b"".join(chunks)
+            if total + len(chunk) > limit:
+                raise TooLarge(limit)
+            pending.take(len(chunk))
+            total += len(chunk)
+            chunks.append(chunk)
+    except BaseException:
+        pending.give(total)
+        raise
+
+
+class Budget:
+    """Config bytes one request may still decode to (all its parts together)."""
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
 
 
 class UploadApp:
-    """Builds the aiohttp application around a :class:`ConfigService`."""
+    """Builds the aiohttp application around an :class:`IngestPipeline` and :class:`Reads`."""
 
     def __init__(
         self,
         settings: ConfigSettings,
         health: Service,
+        gate: Gate,
         pipeline: IngestPipeline,
         reads: Reads,
-        credentials: Credentials,
     ) -> None:
         self.settings = settings
         self.health = health
-        self.counters: Counters = health.counters
+        self.gate = gate
         self.pipeline = pipeline
         self.reads = reads
-        self.credentials = credentials
-        self.allowlist = Allowlist(settings.allow)
-        self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
-        self.refusals = Refusals(self.counters, settings.metrics_interval)
-        self.log = get_logger()
-        self.in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-
-    async def drained(self) -> None:
-        """Return once no upload is being received or stored.
-
-        aiohttp's own graceful shutdown stops reading request bodies at once, which would cut
-        every upload still arriving; the service waits here first, with the listener closed.
-        """
-        await self._idle.wait()
+        self.pending = PendingBytes(settings.max_pending)
 
     def build(self) -> web.Application:
         app = web.Application(
-            client_max_size=self.settings.max_body,
-            middlewares=[self.guard],
+            client_max_size=self.settings.max_body, middlewares=[self.gate.middleware]
         )
         app.router.add_get("/healthz", healthz_handler(self.health))
         app.router.add_route("PUT", "/upload/{path:.*}", self.upload)
@@ -126,205 +125,188 @@ class UploadApp:
         LivePage(self.settings, self.reads, self.pipeline).add_routes(app)
         return app
 
-    # -- protection --------------------------------------------------------------------------
-
-    @web.middleware
-    async def guard(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        if request.path == "/healthz":
-            return await handler(request)
-        ip = peer_ip(request)
-        if not self.allowlist.permits(ip):
-            return self.reject("forbidden", ip, request.path, "source address not allowed", 403)
-        is_upload = request.method in ("PUT", "POST")
-        if is_upload and not self.limiter.allow(ip, time.monotonic()):
-            self.counters.incr("rejected_rate")
-            return _json({"error": "too many uploads"}, 429, {"Retry-After": "1"})
-        authenticated = False
-        if self.credentials.enabled:
-            if not self.credentials.check(request.headers.get(hdrs.AUTHORIZATION)):
-                response = self.reject("auth", ip, request.path, "bad or missing credentials", 401)
-                response.headers[hdrs.WWW_AUTHENTICATE] = 'Basic realm="edge-bridge"'
-                return response
-            authenticated = True
-        request["authenticated"] = authenticated
-        self.in_flight += 1
-        self._idle.clear()
-        try:
-            return await handler(request)
-        except StoreError as exc:
-            self.counters.incr("store_errors")
-            self.log.error(
-                "config.store_error", error=str(exc)[:MAX_ERROR], path=request.path[:MAX_ERROR]
-            )
-            return _json({"error": "store unavailable, retry later"}, 503, {"Retry-After": "5"})
-        except web.HTTPException:
-            raise
-        except Exception as exc:  # a bug must cost one request and one counted line, no more
-            self.counters.incr("internal_errors")
-            self.log.error(
-                "config.internal_error",
-                error=_without_text(exc),
-                path=request.path[:MAX_ERROR],
-            )
-            return _json({"error": "internal error"}, 500)
-        finally:
-            self.in_flight -= 1
-            if not self.in_flight:
-                self._idle.set()
-
-    def reject(self, reason: str, ip: str, path: str, detail: str, status: int) -> web.Response:
-        self.refusals.refuse(reason, ip, path, detail, time.monotonic())
-        return _json({"error": detail}, status)
-
     # -- uploads -----------------------------------------------------------------------------
 
     async def upload(self, request: web.Request) -> web.StreamResponse:
-        now = time.time()
         ip = peer_ip(request)
-        path = request.match_info["path"]
-        hint = request.query.get("router") or None
-        kind = request.query.get("kind")
-        limit = self.settings.max_body
+        base = Upload(
+            data=b"",
+            source_ip=ip,
+            via="raw",
+            path=request.match_info["path"],
+            filename=None,
+            router_hint=request.query.get("router") or None,
+            received_at=time.time(),
+            principal=request["principal"],
+            kind=request.query.get("kind"),
+        )
         try:
-            if request.content_length is not None and request.content_length > limit:
-                raise TooLarge(limit)
             if request.content_type.startswith("multipart/"):
-                uploads = await self._multipart(request, ip, path, hint, kind, now)
-            else:
-                raw = await read_capped(request.content, limit)
-                data = decode_body(raw, request.headers.get(hdrs.CONTENT_ENCODING), limit)
-                uploads = [Upload(data, ip, "raw", path, None, hint, now, kind=kind)]
+                results = await self._multipart(request, dataclasses.replace(base, via="multipart"))
+                return _results(results)
+            raw = await self._read(request)
+            try:
+                encoding = request.headers.get(hdrs.CONTENT_ENCODING)
+                budget = Budget(self.settings.max_body)
+                return _results([await self._ingest(base, raw, encoding, budget)])
+            finally:
+                self.pending.give(len(raw))
         except BodyError as exc:
-            return self.reject(exc.reason, ip, request.path, exc.detail, STATUS[exc.reason])
-        return await self._ingest(uploads)
+            return self._refused(exc, ip, request.path)
 
-    async def _multipart(
-        self,
-        request: web.Request,
-        ip: str,
-        path: str,
-        hint: str | None,
-        kind: str | None,
-        now: float,
-    ) -> list[Upload]:
-        """Each part with a filename is one upload; a ``router`` field names the router, a
-        ``kind`` field says running or startup."""
+    async def _read(self, request: web.Request) -> bytes:
         limit = self.settings.max_body
-        files: list[tuple[str, bytes, str | None]] = []
-        total = 0
+        if request.content_length is not None and request.content_length > limit:
+            raise TooLarge(limit)
         try:
-            reader = await request.multipart()
-            while (part := await reader.next()) is not None:
-                if not isinstance(part, BodyPartReader):
-                    raise BodyError("undecodable", "nested multipart is not an upload")
-                raw = await read_capped(part, limit - total)
-                total += len(raw)
-                if part.filename:
-                    files.append((part.filename, raw, part.headers.get(hdrs.CONTENT_ENCODING)))
-                elif part.name == "router" and len(raw) <= MAX_FIELD:
-                    hint = raw.decode("utf-8", "replace").strip() or hint
-                elif part.name == "kind" and len(raw) <= MAX_FIELD:
-                    kind = raw.decode("utf-8", "replace").strip() or kind
+            async with asyncio.timeout(self.settings.body_timeout):
+                return await read_capped(request.content, limit, self.pending)
+        except TimeoutError:
+            raise BodyError("timeout", "body not received in time") from None
+
+    async def _multipart(self, request: web.Request, base: Upload) -> list[IngestResult]:
+        """Each part with a filename is one upload, handled before the next part is read; a
+        ``router`` field (before the files) names the router."""
+        limit = self.settings.max_body
+        if request.content_length is not None and request.content_length > limit:
+            raise TooLarge(limit)
+        budget = Budget(limit)
+        results: list[IngestResult] = []
+        read = 0
+        try:
+            async with asyncio.timeout(self.settings.body_timeout):
+                reader = await request.multipart()
+                part = await reader.next()
+                while part is not None:
+                    if not isinstance(part, BodyPartReader):
+                        raise BodyError("undecodable", "nested multipart is not an upload")
+                    raw = await read_capped(part, limit - read, self.pending)
+                    read += len(raw)
+                    try:
+                        # The next boundary is read before this part is stored: a body cut
+                        # short is refused, not stored truncated.
+                        following = await reader.next()
+                        if not part.filename:
+                            base = _with_field(base, part.name, raw)
+                        else:
+                            # Small fields right after a file (curl -F file -F kind=...) are
+                            # the file's too: read them before it is stored.
+                            while isinstance(following, BodyPartReader) and (
+                                not following.filename and following.name in ("router", "kind")
+                            ):
+                                field = await read_capped(following, MAX_FIELD + 1, self.pending)
+                                self.pending.give(len(field))
+                                base = _with_field(base, following.name, field)
+                                following = await reader.next()
+                            upload = dataclasses.replace(base, filename=part.filename)
+                            encoding = part.headers.get(hdrs.CONTENT_ENCODING)
+                            results.append(await self._ingest(upload, raw, encoding, budget))
+                    finally:
+                        self.pending.give(len(raw))
+                    part = following
+        except TimeoutError:
+            raise BodyError("timeout", "body not received in time") from None
         except (ValueError, AssertionError, HttpProcessingError) as exc:
             # The parser's message quotes the body (a bad boundary or header line): only the
             # kind of error is told, so no body text reaches stdout.
             raise BodyError("undecodable", f"bad multipart body ({type(exc).__name__})") from None
-        if not files:
+        if not results:
             raise BodyError("empty", "multipart body without a file part")
-        return [
-            Upload(
-                decode_body(raw, encoding, limit), ip, "multipart", path, name, hint, now, kind=kind
-            )
-            for name, raw, encoding in files
-        ]
+        return results
+
+    async def _ingest(
+        self, upload: Upload, raw: bytes, encoding: str | None, budget: Budget
+    ) -> IngestResult:
+        shape = Shape(self.settings.max_lines, self.settings.max_line_length)
+        prepared = await self.pipeline.prepare(upload, raw, encoding, budget.left, shape)
+        budget.left -= prepared.meta.size
+        return await self.pipeline.ingest(prepared)
 
     async def oxidized(self, request: web.Request) -> web.StreamResponse:
         """Oxidized's HTTP output: JSON with ``node``, ``group``, ``config``, ``msg``, ``user``."""
-        now = time.time()
         ip = peer_ip(request)
-        limit = self.settings.max_body
         try:
-            if request.content_length is not None and request.content_length > limit:
-                raise TooLarge(limit)
-            raw = decode_body(
-                await read_capped(request.content, limit),
-                request.headers.get(hdrs.CONTENT_ENCODING),
-                limit,
-            )
+            raw = await self._read(request)
             try:
-                doc = orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                raise BodyError("undecodable", "body is not JSON") from None
-            if not isinstance(doc, dict) or not isinstance(doc.get("config"), str):
-                raise BodyError("undecodable", "expected a JSON object with a 'config' string")
-            node = doc.get("node")
-            hint = request.query.get("router") or (node if isinstance(node, str) else None)
-            config = doc["config"].encode()
-            if not config.strip():
-                raise BodyError("empty", "empty config")
-            context = {k: str(doc[k])[:200] for k in ("group", "msg", "user") if doc.get(k)}
-            upload = Upload(config, ip, "oxidized", "", None, hint, now, context)
+                return await self._oxidized(request, ip, raw)
+            finally:
+                self.pending.give(len(raw))
         except BodyError as exc:
-            return self.reject(exc.reason, ip, request.path, exc.detail, STATUS[exc.reason])
-        return await self._ingest([upload])
+            return self._refused(exc, ip, request.path)
 
-    async def _ingest(self, uploads: list[Upload]) -> web.Response:
-        results: list[IngestResult] = []
-        for upload in uploads:
-            try:
-                prepared = await self.pipeline.prepare(upload)
-            except BodyError as exc:
-                detail = exc.detail
-                return self.reject(
-                    exc.reason, upload.source_ip, upload.path, detail, STATUS[exc.reason]
-                )
-            results.append(await self.pipeline.ingest(prepared))
-        shown = [result.to_dict() for result in results]
-        return _json(shown[0] if len(shown) == 1 else {"uploads": shown})
+    async def _oxidized(self, request: web.Request, ip: str, raw: bytes) -> web.StreamResponse:
+        limit = self.settings.max_body
+        body = await self.pipeline.decode(raw, request.headers.get(hdrs.CONTENT_ENCODING), limit)
+        try:
+            doc = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise BodyError("undecodable", "body is not JSON") from None
+        del body
+        if not isinstance(doc, dict) or not isinstance(doc.get("config"), str):
+            raise BodyError("undecodable", "expected a JSON object with a 'config' string")
+        node = doc.get("node")
+        config = doc["config"].encode()
+        if not config.strip():
+            raise BodyError("empty", "empty config")
+        upload = Upload(
+            data=b"",
+            source_ip=ip,
+            via="oxidized",
+            path="",
+            filename=None,
+            router_hint=request.query.get("router") or (node if isinstance(node, str) else None),
+            received_at=time.time(),
+            context={k: str(doc[k])[:200] for k in ("group", "msg", "user") if doc.get(k)},
+            principal=request["principal"],
+        )
+        return _results([await self._ingest(upload, config, None, Budget(limit))])
+
+    def _refused(self, exc: BodyError, ip: str, path: str) -> web.Response:
+        return self.gate.reject(exc.reason, ip, path, exc.detail, STATUS[exc.reason])
 
     # -- read API ----------------------------------------------------------------------------
 
     async def routers(self, _request: web.Request) -> web.StreamResponse:
-        return _json({"routers": await self.reads.router_summaries()})
+        return json_response({"routers": await self.reads.router_summaries()})
 
     async def router(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         found = await self.reads.router(name)
         if found is None:
-            return _json({"error": f"no router {name!r}"}, 404)
-        return _json(found)
+            return json_response({"error": f"no router {name!r}"}, 404)
+        return json_response(found)
 
     async def compliance(self, _request: web.Request) -> web.StreamResponse:
-        return _json(await self.reads.compliance())
+        return json_response(await self.reads.compliance())
 
     async def remediation(self, request: web.Request) -> web.StreamResponse:
         """The commands that would bring the router's failing features to the desired config."""
         name = request.match_info["name"]
         redacted = self.wants_redacted(request)
         if not redacted and not self.may_read_unredacted(request):
-            detail = "unredacted configs need --allow-unredacted and Basic auth"
-            return self.reject("forbidden", peer_ip(request), request.path, detail, 403)
+            detail = "unredacted configs need --allow-unredacted and a reader credential"
+            return self.gate.reject("forbidden", peer_ip(request), request.path, detail, 403)
         found = await self.reads.remediation(name, redacted)
         if found is None:
-            return _json({"error": f"no router {name!r} with a desired config"}, 404)
+            return json_response({"error": f"no router {name!r} with a desired config"}, 404)
         if not redacted:
-            self.log.warning(
+            self.gate.log.warning(
                 "config.unredacted_read",
                 router=found["router"],
                 version=found["version"],
                 source_ip=peer_ip(request),
                 what="remediation",
             )
-        return _json(found)
+        return json_response(found)
 
     @staticmethod
     def wants_redacted(request: web.Request) -> bool:
         return request.query.get("redacted", "1").lower() not in ("0", "false", "no")
 
     def may_read_unredacted(self, request: web.Request) -> bool:
-        return self.settings.allow_unredacted and bool(request["authenticated"])
+        principal = request["principal"]
+        reader = principal is not None and principal.role == "reader"
+        return self.settings.allow_unredacted and reader
 
     @staticmethod
     def history(request: web.Request) -> Kind:
@@ -336,16 +318,16 @@ class UploadApp:
         name = request.match_info["name"]
         limit = request.query.get("limit", "0")
         if not limit.isdigit():
-            return _json({"error": "limit must be a non-negative integer"}, 400)
+            return json_response({"error": "limit must be a non-negative integer"}, 400)
         try:
             kind = self.history(request)
         except KindError as exc:
-            return _json({"error": str(exc)}, 400)
+            return json_response({"error": str(exc)}, 400)
         metas = await self.reads.versions(name, kind)
         if not metas:
-            return _json({"error": f"no router {name!r}"}, 404)
+            return json_response({"error": f"no router {name!r}"}, 404)
         shown = metas[-int(limit) :] if int(limit) else metas
-        return _json(
+        return json_response(
             {
                 "router": split_key(metas[-1].router)[0],
                 "kind": kind,
@@ -358,15 +340,15 @@ class UploadApp:
         name = request.match_info["name"]
         redacted = self.wants_redacted(request)
         if not redacted and not self.may_read_unredacted(request):
-            detail = "unredacted configs need --allow-unredacted and Basic auth"
-            return self.reject("forbidden", peer_ip(request), request.path, detail, 403)
+            detail = "unredacted configs need --allow-unredacted and a reader credential"
+            return self.gate.reject("forbidden", peer_ip(request), request.path, detail, 403)
         try:
             kind = self.history(request)
         except KindError as exc:
-            return _json({"error": str(exc)}, 400)
+            return json_response({"error": str(exc)}, 400)
         found = await self.reads.read_version(name, request.match_info["version"], kind)
         if found is None:
-            return _json({"error": "no such version"}, 404)
+            return json_response({"error": "no such version"}, 404)
         meta, data = found
         headers = {
             "X-Router": split_key(meta.router)[0],
@@ -382,11 +364,12 @@ class UploadApp:
                 headers=headers,
             )
         # Reading secrets is an auditable act: it leaves a line in the log.
-        self.log.warning(
+        self.gate.log.warning(
             "config.unredacted_read",
             router=meta.router,
             version=meta.version,
             source_ip=peer_ip(request),
+            user=request["principal"].user if request["principal"] else None,
         )
         return web.Response(body=data, content_type="application/octet-stream", headers=headers)
 
@@ -396,13 +379,22 @@ class UploadApp:
             name, request.query.get("from") or None, request.query.get("to") or None
         )
         if result is None:
-            return _json({"error": "no such router or version"}, 404)
+            return json_response({"error": "no such router or version"}, 404)
         return web.Response(text=result, content_type="text/x-diff")
 
 
-def _without_text(exc: BaseException) -> str:
-    """The kind of ``exc`` and where it was raised, without its message: a message may quote
-    the body (a config and its secrets), which must not reach stdout."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" at {frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}" if frames else ""
-    return f"{type(exc).__name__}{where}"
+def _with_field(base: Upload, name: str | None, raw: bytes) -> Upload:
+    """``base`` with a ``router`` or ``kind`` form field applied (others are ignored)."""
+    if len(raw) > MAX_FIELD or name not in ("router", "kind"):
+        return base
+    value = raw.decode("utf-8", "replace").strip()
+    if not value:
+        return base
+    if name == "router":
+        return dataclasses.replace(base, router_hint=value)
+    return dataclasses.replace(base, kind=value)
+
+
+def _results(results: list[IngestResult]) -> web.Response:
+    shown = [result.to_dict() for result in results]
+    return json_response(shown[0] if len(shown) == 1 else {"uploads": shown})

@@ -47,6 +47,19 @@ class DesiredSource(Protocol):
         """The intended config of ``router`` (already a safe name), or None when it has none;
         ``data`` is None when ``known`` is the tag of the current content."""
 
+    async def routers(self) -> list[str]:
+        """The routers that have an intended config (file names without their suffix)."""
+
+
+def router_of(name: str) -> str | None:
+    """The router a desired file is for; None for hidden files."""
+    if not name or name.startswith("."):
+        return None
+    for suffix in SUFFIXES[1:]:
+        if name.endswith(suffix):
+            return name[: -len(suffix)] or None
+    return name
+
 
 def candidates(router: str) -> list[str]:
     return [router + suffix for suffix in SUFFIXES]
@@ -81,6 +94,17 @@ class DesiredDir:
             if read is not None:
                 return read
         return None
+
+    async def routers(self) -> list[str]:
+        def scan() -> list[str]:
+            try:
+                entries = list(os.scandir(self.root))
+            except OSError as exc:
+                raise StoreError(f"cannot list {self.root}: {exc.strerror}") from exc
+            names = (router_of(e.name) for e in entries if e.is_file())
+            return sorted({name for name in names if name})
+
+        return await in_thread(scan)
 
     def _read(self, path: str) -> Desired | None:
         looked = time.time()
@@ -125,6 +149,24 @@ class DesiredS3:
 
         try:
             return await in_thread(self._get_sync, router, known)
+        except (ClientError, BotoCoreError) as exc:
+            raise StoreError(f"{self.description}: {exc}") from exc
+
+    async def routers(self) -> list[str]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        def scan() -> list[str]:
+            names: set[str] = set()
+            paginator = self.client.get_paginator("list_objects_v2")
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix, Delimiter="/"):
+                for obj in page.get("Contents", []):
+                    name = router_of(obj["Key"][len(self.prefix) :])
+                    if name:
+                        names.add(name)
+            return sorted(names)
+
+        try:
+            return await in_thread(scan)
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"{self.description}: {exc}") from exc
 

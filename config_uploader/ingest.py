@@ -29,7 +29,7 @@ import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from bridge.metrics import emf_record
 from bridge.output import envelope, fit
@@ -49,6 +49,18 @@ DETECT_CHARS = 8192
 MAX_ERROR = 2000
 
 
+Role = Literal["router", "uploader", "reader"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a credential proved the client to be (see :mod:`config_uploader.credentials`)."""
+
+    user: str
+    role: Role
+    router: str | None = None  # the router a ``router`` credential belongs to
+
+
 @dataclass(frozen=True)
 class Upload:
     """One config as received, before it is understood."""
@@ -61,8 +73,8 @@ class Upload:
     router_hint: str | None  # ?router= or Oxidized's node
     received_at: float
     context: dict[str, str] = field(default_factory=dict)
-    principal: str | None = None
-    """The router whose own credential authenticated the upload, if one did."""
+    principal: Principal | None = None
+    """Who the upload's credential proved the client to be; None without auth."""
     kind: str | None = None
     """``running`` or ``startup`` as the request said (``?kind=``, a multipart field)."""
 

@@ -33,6 +33,7 @@ from bridge.metrics import Counters
 from bridge.stdout import write_lines
 from config_uploader import diff as diffing
 from config_uploader import vendor
+from config_uploader.body import Shape, decode_body, is_gzip
 from config_uploader.compliance.judge import Judge, Judged, Version
 from config_uploader.compliance.kind import COMMIT_IS_BOTH, history_key
 from config_uploader.compliance.saved import UNKNOWN, SavedState
@@ -148,6 +149,7 @@ class IngestPipeline:
         name: NameRouter,
         workers: int = 2,
         judge: Judge | None = None,
+        on_stored: Callable[[str, float], None] | None = None,
     ) -> None:
         self.store = store
         self.desired = desired
@@ -162,19 +164,32 @@ class IngestPipeline:
         self.unsaved: dict[str, SavedState] = {}
         """Routers whose running and startup configs differ, for the periodic metric."""
         self._workers = asyncio.Semaphore(workers)
+        self.on_stored = on_stored
 
-    async def _off_loop(self, size: int, fn: Callable[..., T], *args: object) -> T:
-        """``fn(*args)`` inline when the upload is small, else in a worker thread."""
-        if size <= INLINE_BYTES:
+    async def _off_loop(self, heavy: bool, fn: Callable[..., T], *args: object) -> T:
+        """``fn(*args)`` inline when it is light work, else in a worker thread."""
+        if not heavy:
             return fn(*args)
         async with self._workers:
             return await asyncio.to_thread(fn, *args)
 
-    async def prepare(self, upload: Upload) -> Prepared:
-        """:func:`~config_uploader.ingest.prepare`; ``BodyError`` when refused."""
-        return await self._off_loop(
-            len(upload.data), prepare, upload, self.detect, self.name, upload.received_at
-        )
+    async def decode(self, raw: bytes, encoding: str | None, limit: int) -> bytes:
+        """:func:`~config_uploader.body.decode_body`, off the loop when gzipped or large."""
+        heavy = len(raw) > INLINE_BYTES or is_gzip(raw, encoding)
+        return await self._off_loop(heavy, decode_body, raw, encoding, limit)
+
+    async def prepare(
+        self, upload: Upload, raw: bytes, encoding: str | None, limit: int, shape: Shape
+    ) -> Prepared:
+        """Decode ``raw`` under the caps (``limit`` bytes, ``shape``) and
+        :func:`~config_uploader.ingest.prepare` it; ``BodyError`` when refused."""
+
+        def work() -> Prepared:
+            data = decode_body(raw, encoding, limit, shape)
+            decoded = dataclasses.replace(upload, data=data)
+            return prepare(decoded, self.detect, self.name, upload.received_at)
+
+        return await self._off_loop(len(raw) > INLINE_BYTES or is_gzip(raw, encoding), work)
 
     async def ingest(self, prepared: Prepared) -> IngestResult:
         """Store one prepared upload and report on it; :class:`StoreError` when the store
@@ -202,6 +217,7 @@ class IngestPipeline:
         intended = await self._intended(router, kind)
         drift = intended.drift(new.text) if intended is not None else None
         size = prepared.meta.size
+        heavy = size > INLINE_BYTES
         # A Junos commit is also its saved configuration: no startup history to compare with.
         both = kind in COMMIT_IS_BOTH
         startup = None if both else await self._latest_version(history_key(router, "startup"))
@@ -209,7 +225,7 @@ class IngestPipeline:
         compliance = Judged()
         if intended is not None and intended.text is not None and intended.location is not None:
             compliance = await self._off_loop(
-                size,
+                heavy,
                 self.judge.compliance,
                 router,
                 "",
@@ -252,11 +268,10 @@ class IngestPipeline:
         ) -> asyncio.Future[tuple[str | None, str]] | tuple[str | None, str]:
             """The diffs, computed while the store's thread waits for the disk."""
             before = None if previous is None else self.texts.get(router, previous.version)
-            both = _diffs
-            if size <= INLINE_BYTES:
-                return both(previous, before, meta, new, intended)
+            if not heavy:
+                return _diffs(previous, before, meta, new, intended)
             return asyncio.ensure_future(
-                self._off_loop(size, both, previous, before, meta, new, intended)
+                self._off_loop(heavy, _diffs, previous, before, meta, new, intended)
             )
 
         result = await commit(
@@ -275,11 +290,13 @@ class IngestPipeline:
             change, drift_text = prepared_diffs or (None, "")
             if change is None:  # the previous text was not in memory
                 before = await self._text_of(result)
-                change = await self._off_loop(size, change_diff, result.previous, before, meta, new)
+                change = await self._off_loop(
+                    heavy, change_diff, result.previous, before, meta, new
+                )
         else:
             self.counters.incr("unchanged")
             change = None
-            drift_text = await self._off_loop(size, drift_diff, intended, meta, new)
+            drift_text = await self._off_loop(heavy, drift_diff, intended, meta, new)
         if intended is not None and intended.error is None:
             self.counters.incr("drift" if drift else "in_sync")
         out += outcome_lines(
@@ -291,6 +308,8 @@ class IngestPipeline:
         out += judged_lines(compliance, now)
         saved_judged, saved_state = saved_for(meta)
         out += self._saved_lines(router, saved_judged, saved_state, now)
+        if self.on_stored is not None:
+            self.on_stored(router, received_at)
         if result.state_error is not None:
             raise StoreError(result.state_error)
         return IngestResult(router, meta.version, result.changed, drift)
@@ -349,7 +368,9 @@ class IngestPipeline:
                 return None
             data = found[1]
             vendor = as_vendor(latest.vendor)
-            text = await self._off_loop(len(data), lambda: normalised_text(decode(data)[0], vendor))
+            text = await self._off_loop(
+                len(data) > INLINE_BYTES, lambda: normalised_text(decode(data)[0], vendor)
+            )
             self.texts.put(key, latest.version, text)
         return Version(latest.version, text)
 
@@ -400,8 +421,9 @@ class IngestPipeline:
         intended = await self._intended(meta.router, kind)
         if intended is None:
             return None, ""
-        text = await self._off_loop(len(data), lambda: normalised_text(decode(data)[0], kind))
-        return intended.location, await self._off_loop(len(data), drift_diff, intended, meta, text)
+        heavy = len(data) > INLINE_BYTES
+        text = await self._off_loop(heavy, lambda: normalised_text(decode(data)[0], kind))
+        return intended.location, await self._off_loop(heavy, drift_diff, intended, meta, text)
 
     async def _intended(self, router: str, kind: Vendor) -> Intended | None:
         """The router's desired config, normalised by the upload's vendor rules (the intended
@@ -426,7 +448,9 @@ class IngestPipeline:
         if found is None or found.data is None:
             return Intended(None, None)
         data = found.data
-        text = await self._off_loop(len(data), lambda: normalised_text(decode(data)[0], kind))
+        text = await self._off_loop(
+            len(data) > INLINE_BYTES, lambda: normalised_text(decode(data)[0], kind)
+        )
         if found.tag is not None:
             self.intended.put(router, (found.tag, kind), text)
         return Intended(found.location, text)

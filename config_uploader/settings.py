@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
+from bridge.inventory import InventoryRouter
 from bridge.settings import (
     CommonSettings,
     HostPort,
@@ -15,9 +15,11 @@ from bridge.settings import (
     credentials,
     duration,
     host_port,
+    inventory_option,
     non_negative_float,
     option,
     positive_float,
+    positive_int,
     router_option,
 )
 from config_uploader.compliance.rules import Rules, load_rules
@@ -44,25 +46,6 @@ def optional_location(text: str) -> str:
 def compliance_rules(text: str) -> Rules | None:
     """The rules file, read and checked at start: a mistake stops the daemon there."""
     return load_rules(text.strip(), VENDORS) if text.strip() else None
-
-
-def read_credentials_file(path: str) -> list[str]:
-    """The ``user:password`` lines of a file (blank lines and ``#`` comments skipped)."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(str(exc)) from None
-    pairs = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    if not pairs or any(":" not in pair for pair in pairs):
-        raise ValueError("expected user:password lines")
-    return pairs
-
-
-def credentials_file(text: str) -> str:
-    """A readable file of credentials, checked at start so a typo stops the daemon there."""
-    if text:
-        read_credentials_file(text)
-    return text
 
 
 @dataclass(frozen=True)
@@ -103,32 +86,72 @@ class ConfigSettings(CommonSettings):
     max_body: int = option(
         16 * 1024 * 1024,
         parse=byte_size,
-        help="largest upload accepted, before and after gzip decompression",
+        help="largest request body accepted, and the most config bytes one request may "
+        "decode to (gzip undone, all multipart parts together)",
+    )
+    max_lines: int = option(
+        200_000, parse=positive_int, help="most lines one uploaded config may have"
+    )
+    max_line_length: int = option(
+        64 * 1024, parse=byte_size, help="longest line an uploaded config may have"
+    )
+    max_pending: int = option(
+        64 * 1024 * 1024,
+        parse=byte_size,
+        help="request body bytes held at once across all uploads; past it, 503",
+    )
+    header_timeout: float = option(
+        10.0,
+        parse=positive_float,
+        help="seconds a connection may take to send a request head (also the idle time "
+        "allowed between requests)",
+    )
+    body_timeout: float = option(
+        60.0, parse=positive_float, help="seconds a request may take to send its body"
+    )
+    max_connections: int = option(
+        512, parse=positive_int, help="open HTTP connections in total; more are closed at once"
+    )
+    max_connections_per_address: int = option(
+        32, parse=positive_int, help="open HTTP connections per source address"
     )
     allow: tuple[IPNetwork, ...] = allow_option(
         "source networks allowed to connect (repeat; none = everyone)"
     )
     router: tuple[tuple[str, str], ...] = router_option(
-        "name for uploads from IP when neither the request nor the config names it"
+        "the router at IP: its uploads are filed under NAME and may not claim another name"
     )
+    inventory: tuple[InventoryRouter, ...] = inventory_option()
     basic_auth_file: str = option(
         "",
-        parse=credentials_file,
         metavar="FILE",
-        help="file of user:password lines; when set (or --basic-auth), HTTP Basic auth is "
-        "required for every request but /healthz",
+        help="uploader (collector) credentials, user:HASH lines (edge-bridge credentials "
+        "hash); any credential turns HTTP Basic auth on for every request but /healthz",
     )
     basic_auth: str = option(
         "",
         parse=credentials,
         secret=True,
         metavar="USER:PASSWORD",
-        help="one user:password accepted besides the file's (prefer the variable to the flag)",
+        help="one uploader credential besides the file's, hashed at start (prefer the "
+        "variable to the flag)",
+    )
+    reader_auth_file: str = option(
+        "",
+        metavar="FILE",
+        help="reader (auditor) credentials, user:HASH lines: the read API takes only these",
+    )
+    reader_auth: str = option(
+        "",
+        parse=credentials,
+        secret=True,
+        metavar="USER:PASSWORD",
+        help="one reader credential besides the file's, hashed at start",
     )
     allow_unredacted: bool = option(
         False,
         parse=boolean,
-        help="let authenticated clients read a stored version unredacted with ?redacted=0",
+        help="let readers read a stored version unredacted with ?redacted=0",
     )
     rate_limit: float = option(
         10.0,
@@ -138,6 +161,29 @@ class ConfigSettings(CommonSettings):
     )
     rate_burst: float = option(
         200.0, parse=positive_float, help="uploads a source may send at once above --rate-limit"
+    )
+    read_rate_limit: float = option(
+        20.0,
+        parse=non_negative_float,
+        help="read API requests per second per source address, 0 = unlimited",
+    )
+    read_rate_burst: float = option(
+        100.0, parse=positive_float, help="reads a source may send at once above the limit"
+    )
+    auth_failure_rate: float = option(
+        0.2,
+        parse=non_negative_float,
+        help="failed logins per second per source address; past the burst the address gets "
+        "429 without its password being checked, 0 = unlimited",
+    )
+    auth_failure_burst: float = option(
+        20.0, parse=positive_float, help="failed logins a source may make before the limit"
+    )
+    stale_after: float = option(
+        25 * 3600.0,
+        parse=duration,
+        help="a router of the inventory or of --desired without an upload for this long is "
+        "reported by config.stale",
     )
     evidence_log_group: tuple[str, ...] = option(
         (),

@@ -25,7 +25,7 @@ from collections import deque
 from typing import Any, cast
 
 from bridge.evidence import evidence_lines, router_emf_lines
-from bridge.guard import Allowlist, RateLimiter, RouterNames, unmapped
+from bridge.guard import Allowlist, ConnectionTable, RateLimiter, RouterNames, unmapped
 from bridge.log_evidence import LogEvidence
 from bridge.logging import get_logger
 from bridge.metrics import Counters
@@ -44,6 +44,7 @@ from syslog_receiver.sockets import (
     bind_udp,
     bound_address,
     describe,
+    keep_alive,
     kernel_drops,
     receive_queue_fill,
 )
@@ -70,6 +71,9 @@ COUNTERS = (
     "kernel_drops",
     "tcp_connections",
     "tcp_refused",
+    "tcp_refused_per_address",
+    "tcp_idle_closed",
+    "tcp_dead_peers",
 )
 GAUGES = ("tcp_open", "backlog")
 
@@ -160,6 +164,9 @@ class Receiver:
         self._tick_handle: asyncio.TimerHandle | None = None
         self._server: asyncio.Server | None = None
         self._connections: set[_TcpConnection] = set()
+        self._table = ConnectionTable(
+            settings.max_connections, settings.max_connections_per_address
+        )
         self._reading = False
         self._poll_handle: asyncio.Handle | None = None  # set while reading on the timer
         self._poll_wait = POLL_START
@@ -408,22 +415,42 @@ class Receiver:
     # -- TCP connection bookkeeping --------------------------------------------------------
 
     def admit(self, connection: _TcpConnection, ip: str) -> bool:
+        """Allowlist, then the caps in total and per address (``--max-connections``,
+        ``--max-connections-per-address``): one host cannot take every slot."""
         values = self.counters.values
         if not self._allowlist.permits(ip):
             values["tcp_refused"] += 1
             values["dropped_not_allowed"] += 1
             return False
-        if len(self._connections) >= self.settings.max_connections or not self._reading:
+        refused = self._table.admit(ip) if self._reading else "total"
+        if refused is not None:
             values["tcp_refused"] += 1
+            if refused == "per_address":
+                values["tcp_refused_per_address"] += 1
             return False
         values["tcp_connections"] += 1
         self._connections.add(connection)
         self.counters.set_gauge("tcp_open", len(self._connections))
         return True
 
-    def release(self, connection: _TcpConnection) -> None:
-        self._connections.discard(connection)
+    def release(self, connection: _TcpConnection, dead: bool = False) -> None:
+        """An admitted connection ended; ``dead`` when keepalive found its peer gone."""
+        if connection in self._connections:
+            self._connections.discard(connection)
+            self._table.release(connection.ip)
+            if dead:
+                self.counters.values["tcp_dead_peers"] += 1
         self.counters.set_gauge("tcp_open", len(self._connections))
+
+    def _close_idle(self, now: float) -> None:
+        """Close connections silent for ``--tcp-idle-timeout``: the NLB forgets an idle flow
+        after 350 s without telling either end, so waiting longer only holds a dead slot."""
+        limit = self.settings.tcp_idle_timeout
+        idle = [c for c in self._connections if now - c.last_data >= limit]
+        for connection in idle:
+            connection.transport_close()
+        if idle:
+            self.counters.values["tcp_idle_closed"] += len(idle)
 
     def frame_error(self, ip: str, port: int, reason: str, closing: bool) -> None:
         self.counters.values["malformed_frames"] += 1
@@ -442,6 +469,7 @@ class Receiver:
         assert self._loop is not None
         self._tick_handle = self._loop.call_later(TICK, self._on_tick)
         self.counters.set_gauge("backlog", len(self._backlog))
+        self._close_idle(self._loop.time())
         self._read_kernel_drops()
         now = time.time()
         self._warn_due(now)
@@ -533,6 +561,8 @@ class _TcpConnection(asyncio.Protocol):
         self.admitted = self.receiver.admit(self, self.ip)
         if not self.admitted:
             self.transport.abort()
+            return
+        keep_alive(transport.get_extra_info("socket"))
 
     def data_received(self, data: bytes) -> None:
         if not self.admitted:
@@ -551,8 +581,9 @@ class _TcpConnection(asyncio.Protocol):
         return None  # close our side too; connection_lost emits any last frame
 
     def connection_lost(self, exc: Exception | None) -> None:
+        dead = isinstance(exc, TimeoutError)  # ETIMEDOUT: keepalive probes went unanswered
         if not self.admitted:
-            self.receiver.release(self)
+            self.receiver.release(self, dead)
             return
         self.admitted = False
         frames = self.deframer.close()
@@ -560,7 +591,7 @@ class _TcpConnection(asyncio.Protocol):
             self.receiver.accept_frames(frames, self.ip, self.port)
         if self.deframer.error is not None:
             self.receiver.frame_error(self.ip, self.port, self.deframer.error, closing=False)
-        self.receiver.release(self)
+        self.receiver.release(self, dead)
 
     def transport_close(self) -> None:
         if self.transport is not None:

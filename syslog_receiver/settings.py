@@ -11,6 +11,7 @@ from bridge.settings import (
     allow_option,
     boolean,
     byte_size,
+    duration,
     health_option,
     host_port,
     non_negative_float,
@@ -75,6 +76,17 @@ class SyslogSettings(CommonSettings):
     )
     max_connections: int = option(
         1024, parse=positive_int, help="open TCP connections per worker; more are refused"
+    )
+    max_connections_per_address: int = option(
+        16,
+        parse=positive_int,
+        help="open TCP connections per source address and worker; more are refused",
+    )
+    tcp_idle_timeout: float = option(
+        300.0,
+        parse=duration,
+        help="a TCP connection silent this long is closed (keep it below the NLB's 350 s "
+        "idle timeout, which drops flows without telling the target)",
     )
     include_raw: bool = option(
         False, parse=boolean, help="add the message as received, as 'raw', to each line"

@@ -16,7 +16,20 @@ import struct
 
 from bridge.settings import HostPort, format_address
 
-__all__ = ["bind_tcp", "bind_udp", "bound_address", "kernel_drops", "receive_queue_fill"]
+__all__ = [
+    "bind_tcp",
+    "bind_udp",
+    "bound_address",
+    "keep_alive",
+    "kernel_drops",
+    "receive_queue_fill",
+]
+
+# TCP keepalive on accepted connections: a peer that vanished (rebooted router, a flow the
+# NLB dropped) is found after KEEPIDLE + KEEPCNT * KEEPINTVL seconds of silence, about 2 min.
+KEEPIDLE = 60
+KEEPINTVL = 15
+KEEPCNT = 4
 
 _SO_MEMINFO = getattr(socket, "SO_MEMINFO", 55)
 _SK_MEMINFO_RMEM_ALLOC = 0  # indexes in the u32 array SO_MEMINFO returns: bytes queued,
@@ -115,3 +128,19 @@ def proc_net_udp_drops(sock: socket.socket) -> int:
 
 def describe(sock: socket.socket) -> str:
     return str(format_address(*bound_address(sock)))
+
+
+def keep_alive(sock: socket.socket | None) -> None:
+    """Turn on TCP keepalive with the probes above (where the platform has the options)."""
+    if sock is None:
+        return
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        for name, value in (
+            ("TCP_KEEPIDLE", KEEPIDLE),
+            ("TCP_KEEPINTVL", KEEPINTVL),
+            ("TCP_KEEPCNT", KEEPCNT),
+        ):
+            option = getattr(socket, name, None)
+            if option is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, option, value)

@@ -4,7 +4,10 @@ The parent binds N (UDP, TCP) socket pairs with ``SO_REUSEPORT``, so the kernel 
 sources across them (one source always lands on one worker, so its rate limit holds), and
 starts one worker process per pair, which inherits its two sockets. The parent keeps its copy
 of every socket: a worker that dies is restarted on the same sockets, and datagrams that
-arrive meanwhile wait in the kernel buffer instead of being refused.
+arrive meanwhile wait in the kernel buffer instead of being refused. Restarts back off (1 s,
+doubling to 60 s; a worker that ran a minute starts over at 1 s), so a worker that dies at
+once does not spin; what a dead worker had read but not written (its backlog, as of its last
+report) is counted in ``lost_in_dead_workers``.
 
 Workers write their lines straight to the stdout they inherit, one batch per write under a
 lock shared by all processes (see shared_stdout.py), so lines from several processes never
@@ -36,8 +39,18 @@ from syslog_receiver.sockets import describe, kernel_drops
 __all__ = ["WorkerPool", "worker_main"]
 
 REPORT_EVERY = 0.5  # seconds between a worker's counter reports
-RESTART_DELAY = 1.0  # seconds before a worker that died is started again
+RESTART_FIRST = 1.0  # seconds before a worker that died is started again, doubling per
+RESTART_MAX = 60.0  # exit up to this; reset once a worker has run STABLE_AFTER seconds
+STABLE_AFTER = 60.0
 STOP_TIMEOUT = 4.5  # the runner gives a service 5 s to stop
+
+
+def next_delay(previous: float, ran_for: float) -> float:
+    """The wait before the next restart of a worker that ran ``ran_for`` seconds and was
+    last restarted after ``previous``: doubled, unless it had run long enough to be trusted."""
+    if ran_for >= STABLE_AFTER:
+        return RESTART_FIRST
+    return min(RESTART_MAX, previous * 2)
 
 
 class _Worker:
@@ -50,6 +63,9 @@ class _Worker:
         self.transport: asyncio.SubprocessTransport | None = None
         self.report_transport: asyncio.ReadTransport | None = None
         self.exited: asyncio.Future[int] | None = None
+        self.reports: _Reports | None = None
+        self.started_at = 0.0
+        self.delay = RESTART_FIRST / 2  # the first restart waits RESTART_FIRST
 
     @property
     def alive(self) -> bool:
@@ -103,6 +119,8 @@ class WorkerPool:
         self.settings = settings
         self.health: HostPort | None = settings.health
         self.counters = new_counters("workers")
+        self.counters.incr("lost_in_dead_workers", 0)
+        self.counters.incr("worker_restarts", 0)
         self.workers: list[_Worker] = []
         self.log = get_logger()
         self._finished: dict[str, int | float] = dict.fromkeys(COUNTERS, 0)
@@ -164,6 +182,8 @@ class WorkerPool:
         worker.transport = transport
         worker.exited = protocol.exited
         reports = _Reports(self)
+        worker.reports = reports
+        worker.started_at = loop.time()
         self._reporting.add(reports)
         worker.report_transport, _ = await loop.connect_read_pipe(
             lambda: reports, os.fdopen(report_r, "rb", buffering=0)
@@ -185,15 +205,27 @@ class WorkerPool:
         self.sum_counters()
         if self._stopping:
             return
-        self.log.error("syslog.worker_exited", worker=worker.index, returncode=code)
-        task = asyncio.get_running_loop().create_task(self._restart(worker))
+        loop = asyncio.get_running_loop()
+        lost = int(worker.reports.latest.get("backlog", 0)) if worker.reports else 0
+        self.counters.incr("lost_in_dead_workers", lost)
+        delay = next_delay(worker.delay, loop.time() - worker.started_at)
+        worker.delay = delay
+        self.log.error(
+            "syslog.worker_exited",
+            worker=worker.index,
+            returncode=code,
+            lost=lost,
+            restart_in=delay,
+        )
+        task = loop.create_task(self._restart(worker))
         self._restarts.add(task)
         task.add_done_callback(self._restarts.discard)
 
     async def _restart(self, worker: _Worker) -> None:
-        await asyncio.sleep(RESTART_DELAY)
+        await asyncio.sleep(worker.delay)
         if self._stopping:
             return
+        self.counters.incr("worker_restarts")
         await self._spawn(worker)
         self.log.info("syslog.worker_restarted", worker=worker.index)
 

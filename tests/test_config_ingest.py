@@ -11,11 +11,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bridge.inventory import Inventory, InventoryRouter
 from config_uploader import diff as diffing
 from config_uploader.body import BodyError
 from config_uploader.ingest import (
     Intended,
     Naming,
+    Principal,
     Upload,
     as_vendor,
     change_diff,
@@ -49,7 +51,7 @@ def lines_of(raw: list[bytes]) -> list[dict[str, object]]:
     return [orjson.loads(line) for line in raw]
 
 
-NAMER = Namer({})
+NAMER = Namer(Inventory())
 
 
 def test_prepare_a_sample_names_and_describes_it() -> None:
@@ -105,21 +107,65 @@ def test_verdicts_in_sync_drift_no_desired_and_error() -> None:
     assert [line["event"] for line in out] == ["config.unchanged", "config.desired_error"]
 
 
-def test_naming_order_explicit_filename_config_static_address() -> None:
-    namer = Namer({"192.0.2.7": "edge-static"})
+def test_naming_order_explicit_filename_config_address() -> None:
     text = "hostname from-config\n"
 
     def named(**kw: object) -> Naming:
-        return namer(upload(b"x", **kw), text, "cisco-ios")
+        return NAMER(upload(b"x", **kw), text, "cisco-ios")
 
     assert named(router_hint="Explicit") == Naming("explicit", "explicit")
     assert named(path="dc1-rtr9-confg") == Naming("dc1-rtr9", "filename")
     assert named() == Naming("from-config", "config")
-    assert namer(upload(b"x"), "", "unknown") == Naming("edge-static", "static")
-    assert namer(upload(b"x", source_ip="::ffff:192.0.2.9"), "", "unknown") == Naming(
+    assert NAMER(upload(b"x", source_ip="::ffff:192.0.2.9"), "", "unknown") == Naming(
         "192.0.2.9", "source_ip"
     )
-    assert namer(upload(b"x", source_ip="::1"), "", "unknown").router == "0--1"
+    assert NAMER(upload(b"x", source_ip="::1"), "", "unknown").router == "0--1"
+
+
+BOUND = Namer(
+    Inventory(
+        [InventoryRouter("edge-a", ("192.0.2.7",)), InventoryRouter("Edge-B", (), "$argon2id$x")],
+        [("192.0.2.8", "edge-c")],
+    )
+)
+ROUTER_B = Principal("Edge-B", "router", "Edge-B")
+COLLECTOR = Principal("oxidized", "uploader")
+
+
+def refusal(upload_: Upload, text: str = "") -> str:
+    with pytest.raises(BodyError) as refused:
+        BOUND(upload_, text, "cisco-ios")
+    assert refused.value.reason == "identity"
+    return refused.value.detail
+
+
+def test_a_binding_beats_every_claim() -> None:
+    # Bound by address: filed under edge-a whatever it claims, unless it names another router.
+    assert BOUND(upload(b"x"), "", "unknown") == Naming("edge-a", "address")
+    assert BOUND(upload(b"x", path="edge-a-config"), "", "cisco-ios") == Naming("edge-a", "address")
+    unknown_host = BOUND(upload(b"x"), "hostname old-name\n", "cisco-ios")
+    assert unknown_host == Naming("edge-a", "address", claimed="old-name")
+    assert "claims edge-c" in refusal(upload(b"x", path="edge-c-config"))
+    assert "claims edge-b" in refusal(upload(b"x"), "hostname edge-b\n")
+    assert "claims someone" in refusal(upload(b"x", router_hint="someone"))
+    # Bound by credential, from an address of no router.
+    elsewhere = {"source_ip": "198.51.100.1", "principal": ROUTER_B}
+    assert BOUND(upload(b"x", **elsewhere), "", "unknown") == Naming("edge-b", "credential")
+    assert "claims edge-a" in refusal(upload(b"x", path="edge-a-config", **elsewhere))
+    # A router's credential from another router's address.
+    assert "used from the address of edge-a" in refusal(upload(b"x", principal=ROUTER_B))
+
+
+def test_unbound_uploads_may_not_take_a_bound_name() -> None:
+    stranger = {"source_ip": "198.51.100.1"}
+    assert "bound to its own" in refusal(upload(b"x", path="edge-c-config", **stranger))
+    assert "bound to its own" in refusal(upload(b"x", **stranger), "hostname edge-b\n")
+    assert BOUND(upload(b"x", path="dc9-config", **stranger), "", "cisco-ios") == Naming(
+        "dc9", "filename"
+    )
+    # A collector's credential (Oxidized) names the routers it collects.
+    collected = upload(b"x", path="edge-c-config", principal=COLLECTOR, **stranger)
+    assert BOUND(collected, "", "cisco-ios") == Naming("edge-c", "filename")
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,10 @@ def containers(t: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], dict[st
 def container_settings(container: dict[str, Any]) -> tuple[str, Any]:
     command, *argv = container["Command"]
     env = {e["Name"]: str(resolve(e["Value"])) for e in container.get("Environment", [])}
-    for secret in container.get("Secrets", {}).get("Fn::If", [None, []])[1]:
+    secrets = container.get("Secrets", [])
+    if isinstance(secrets, dict):  # !If [condition, [secrets], AWS::NoValue]
+        secrets = secrets.get("Fn::If", [None, []])[1]
+    for secret in secrets:
         env[secret["Name"]] = "user:secret"  # the secret's shape; the value comes at run time
     return command, load(command, argv, env)
 

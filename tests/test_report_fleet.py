@@ -293,7 +293,7 @@ def test_live_page_asks_for_credentials_and_says_what_it_cannot_see(fleet: Fleet
     with Daemon.start(
         ["config", "--listen", "127.0.0.1:0", "--store", str(fleet.workdir / "store"),
          "--desired", str(fleet.workdir / "desired")],
-        env={"EDGE_BRIDGE_BASIC_AUTH": "auditor:s3cret-reader"},
+        env={"EDGE_BRIDGE_READER_AUTH": "auditor:s3cret-reader"},
     ) as daemon:  # fmt: skip
         host, port = daemon.address("config", "listen")
         url = f"http://{host}:{port}/?format=json"
