@@ -11,9 +11,10 @@ processes) and the slowest ``/healthz`` answer seen while the attack ran (probed
   nothing, then an upload (a syslog message) from 127.0.0.3: is it still served?
 * ``slow-header``: ``--slow`` clients from 127.0.0.4 sending a request head one byte a second:
   when does the server hang up?
-* ``failed-auth``: ``--failed`` reads (``GET /routers``) with a wrong password, 64 at a time
-  (an online brute force of Basic auth): how are they answered, and how many lines do they
-  cost on stdout?
+* ``failed-auth``: ``--failed`` reads (``GET /routers``) with a wrong password,
+  ``--auth-clients`` at a time (an online brute force of Basic auth; 16 by default, within the
+  per-address connection cap, so every request reaches the credential check): how are they
+  answered, and how many lines do they cost on stdout?
 
     .venv/bin/python bench/hostile.py [--root DIR] [--case NAME]...
 
@@ -368,7 +369,8 @@ class Bench:
         async with aiohttp.ClientSession() as session:
             with HealthProbe(base + "/healthz") as probe:
                 began = time.monotonic()
-                await asyncio.gather(*(worker(session) for _ in range(64)))
+                clients = self.args.auth_clients
+                await asyncio.gather(*(worker(session) for _ in range(clients)))
                 took = time.monotonic() - began
         await asyncio.sleep(0.5)
         lines = daemon.line_count - before
@@ -486,6 +488,7 @@ def main() -> int:
     parser.add_argument("--slow", type=int, default=20)
     parser.add_argument("--slow-seconds", type=float, default=40.0)
     parser.add_argument("--failed", type=int, default=10_000)
+    parser.add_argument("--auth-clients", type=int, default=16)
     parser.add_argument("--answer-within", type=float, default=900.0, help="seconds")
     parser.add_argument("--kill-above", type=int, default=4096, help="MiB")
     parser.add_argument("--workdir", default="/tmp/edge-bridge-hostile")

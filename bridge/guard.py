@@ -65,16 +65,11 @@ class RateLimiter:
     def enabled(self) -> bool:
         return self.rate > 0
 
-    def has_token(self, key: str, now: float) -> bool:
-        """Whether ``allow`` would say yes now, without taking the token (a limit on
-        failures: look first, take one only when the attempt fails)."""
-        if self.rate <= 0:
-            return True
+    def refund(self, key: str) -> None:
+        """Give back the token the last ``allow`` took (an attempt that turned out fine)."""
         state = self._buckets.get(key)
-        if state is None:
-            return True
-        tokens, last = state
-        return min(self.burst, tokens + (now - last) * self.rate) >= 1.0
+        if state is not None:
+            self._buckets[key] = (min(self.burst, state[0] + 1.0), state[1])
 
     def allow(self, key: str, now: float) -> bool:
         if self.rate <= 0:

@@ -105,13 +105,24 @@ class CredentialBook:
     def has(self, role: Role) -> bool:
         return any(entry.principal.role == role for entry in self._entries.values())
 
+    def remembered(self, header: str | None) -> Principal | None:
+        """The principal of a credential that passed :meth:`check` before (no argon2 run)."""
+        pair = basic_pair(header)
+        if pair is None:
+            return None
+        key = _key(*pair)
+        known = self._passed.get(key)
+        if known is not None:
+            self._passed.move_to_end(key)
+        return known
+
     async def check(self, header: str | None) -> Principal | None:
         """The principal a ``Basic`` Authorization header proves, or None."""
         pair = basic_pair(header)
         if pair is None:
             return None
         user, password = pair
-        key = hashlib.sha256(f"{len(user)}:{user}:{password}".encode()).digest()
+        key = _key(user, password)
         known = self._passed.get(key)
         if known is not None:
             self._passed.move_to_end(key)
@@ -126,6 +137,10 @@ class CredentialBook:
         if len(self._passed) > REMEMBERED:
             self._passed.popitem(last=False)
         return entry.principal
+
+
+def _key(user: str, password: str) -> bytes:
+    return hashlib.sha256(f"{len(user)}:{user}:{password}".encode()).digest()
 
 
 def _verify(hashed: str, password: str) -> bool:

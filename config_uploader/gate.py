@@ -7,10 +7,12 @@ In order, each refusal counted under ``rejected_<reason>`` and told by
 1. ``--allow``: 403 ``forbidden``;
 2. uploads ``--rate-limit``/``--rate-burst``: 429 ``rate``; reads ``--read-rate-limit``/
    ``--read-rate-burst``: 429 ``read_rate``;
-3. with any credential configured: an address past ``--auth-failure-burst`` failed logins
-   (refilled at ``--auth-failure-rate``) gets 429 ``auth_rate`` before its password is even
-   checked, so an online brute force gets a few guesses a minute; a bad or missing credential
-   is 401 ``auth``;
+3. with any credential configured: a credential that passed before is known at once; any other
+   takes a token of its address's failed-login bucket before its argon2 check (given back when
+   it passes), so an address past ``--auth-failure-burst`` failures (refilled at
+   ``--auth-failure-rate``) gets 429 ``auth_rate`` without a check, and an online brute force
+   gets a few guesses a minute, however many it sends at once; a bad or missing credential is
+   401 ``auth``;
 4. roles: uploads take a router or uploader credential, reads only a reader's (403
    ``forbidden``). Without any credential configured, everything is open (the service warns).
 
@@ -163,12 +165,18 @@ class Gate:
         request["principal"] = None
         if not self.book.enabled:
             return None
-        if not self.auth_failures.has_token(ip, now):
-            detail = "too many failed logins"
-            return self.reject("auth_rate", ip, path, detail, 429, {"Retry-After": "60"})
-        principal = await self.book.check(request.headers.get(hdrs.AUTHORIZATION))
+        header = request.headers.get(hdrs.AUTHORIZATION)
+        principal = self.book.remembered(header)
         if principal is None:
-            self.auth_failures.allow(ip, now)
+            # A check costs an argon2 run: each takes a token first (given back when it
+            # passes), so concurrent guesses cannot all slip past the limit.
+            if not self.auth_failures.allow(ip, now):
+                detail = "too many failed logins"
+                return self.reject("auth_rate", ip, path, detail, 429, {"Retry-After": "60"})
+            principal = await self.book.check(header)
+            if principal is not None:
+                self.auth_failures.refund(ip)
+        if principal is None:
             challenge = {"WWW-Authenticate": 'Basic realm="edge-bridge"'}
             return self.reject("auth", ip, path, "bad or missing credentials", 401, challenge)
         if upload and principal.role == "reader":

@@ -6,13 +6,15 @@ it would block, at most ``DRAIN_MAX`` per wake-up. An idle socket wakes the loop
 10 ms, as the kernel buffer's fill allows), so one wake-up, one clock read, one ``iso_utc``
 and one ``write`` serve a whole burst (``received_at`` is then up to 10 ms after arrival).
 Every message goes through the allowlist, the per-source rate limit, the parser and the
-renderer, and is counted. Datagrams are read ahead of parsing into a backlog, so a burst
-the parser cannot keep up with waits in memory rather than in a kernel buffer that may be
-small. Nothing queues without bound: the backlog has a cap in count and bytes (then reading
-pauses), the pending batch is written at the end of the loop iteration that filled it, and
-when stdout is slow the lines wait in the process's bounded stdout buffer (bridge/stdout.py;
-what overflows it is counted as ``stdout_dropped_lines``). A ``--workers`` process writes
-directly, so there a slow stdout fills the kernel's receive buffer, whose drops are counted.
+renderer, and is counted: that is :mod:`syslog_receiver.intake`, sans-IO, shared by UDP and
+TCP; this module only reads sockets, keeps time and writes (TCP peers: :mod:`.tcp`).
+Datagrams are read ahead of parsing into a backlog, so a burst the parser cannot keep up with
+waits in memory rather than in a kernel buffer that may be small. Nothing queues without
+bound: the backlog has a cap in count and bytes (then reading pauses), the pending batch is
+written at the end of the loop iteration that filled it, and when stdout is slow the lines
+wait in the process's bounded stdout buffer (bridge/stdout.py; what overflows it is counted
+as ``stdout_dropped_lines``). A ``--workers`` process writes directly, so there a slow stdout
+fills the kernel's receive buffer, whose drops are counted.
 """
 
 from __future__ import annotations
@@ -21,33 +23,21 @@ import asyncio
 import contextlib
 import socket
 import time
-from collections import deque
-from typing import Any, cast
+from typing import Any
 
 from bridge.evidence import evidence_lines, router_emf_lines
-from bridge.guard import Allowlist, ConnectionTable, RateLimiter, RouterNames, unmapped
-from bridge.log_evidence import LogEvidence
+from bridge.guard import ConnectionTable
 from bridge.logging import get_logger
 from bridge.metrics import Counters
 from bridge.output import iso_utc
 from bridge.settings import HostPort
 from bridge.stdout import write_lines
-from bridge.summary import DropSummary
 from syslog_receiver.batch_recv import VLEN, BatchReceiver, SingleReceiver
-from syslog_receiver.framing import Deframer
+from syslog_receiver.intake import DRAIN_MAX, Intake
 from syslog_receiver.malloc import tune_malloc
-from syslog_receiver.parse import parse
-from syslog_receiver.render import Renderer
 from syslog_receiver.settings import SyslogSettings
-from syslog_receiver.sockets import (
-    bind_tcp,
-    bind_udp,
-    bound_address,
-    describe,
-    keep_alive,
-    kernel_drops,
-    receive_queue_fill,
-)
+from syslog_receiver.sockets import describe, kernel_drops, open_listeners, receive_queue_fill
+from syslog_receiver.tcp import TcpConnection
 
 __all__ = [
     "COUNTERS",
@@ -56,7 +46,6 @@ __all__ = [
     "SyslogService",
     "new_counters",
     "next_poll_wait",
-    "open_listeners",
 ]
 
 COUNTERS = (
@@ -77,13 +66,9 @@ COUNTERS = (
 )
 GAUGES = ("tcp_open", "backlog")
 
-DRAIN_MAX = 512  # datagrams handled per loop iteration: keeps TCP and /healthz served
-# Datagrams read ahead of handling, so the kernel buffer is emptied every few milliseconds
-# even while a burst outruns the parser: the burst waits here, bounded in count and bytes,
-# instead of being dropped by a kernel buffer that may be capped small (Fargate: 208 KiB,
-# some 500 datagrams). When it is full, reading pauses and the kernel buffer takes over.
-BACKLOG_MAX = 65536
-BACKLOG_BYTES = 16 * 1024 * 1024
+# Datagrams are read ahead of handling into the intake's backlog, so the kernel buffer is
+# emptied every few milliseconds even while a burst outruns the parser; when the backlog is
+# full, reading pauses and the kernel buffer takes over.
 READ_MAX = 4 * DRAIN_MAX  # datagrams read per iteration at most (filtered ones included)
 # While datagrams keep coming, read them on a timer instead of waking up for each one: a
 # wake-up, a clock read and a write then serve a larger batch (2 -> 10 ms between reads: 8.5
@@ -114,22 +99,6 @@ def next_poll_wait(wait: float, fill: float | None) -> float:
     return max(POLL_MIN, min(POLL_MAX, wait * 4, target))
 
 
-def _unparsed(data: bytes) -> dict[str, Any]:
-    """The parser promises never to raise; if it ever does, the message is still emitted."""
-    return {
-        "format": "raw",
-        "facility": None,
-        "severity": None,
-        "timestamp": None,
-        "hostname": None,
-        "app_name": None,
-        "procid": None,
-        "msgid": None,
-        "structured_data": None,
-        "message": data.decode("utf-8", "replace"),
-    }
-
-
 class Receiver:
     """The UDP and TCP listeners of one process, over sockets it is given already bound."""
 
@@ -145,34 +114,23 @@ class Receiver:
         self.udp = udp
         self.tcp = tcp
         self.log = get_logger()
-        self._renderer = Renderer(
-            include_raw=settings.include_raw, routers=RouterNames(settings.router)
-        )
-        allowlist = Allowlist(settings.allow)
-        self._allowlist = allowlist
-        self._limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
-        # Drops are summarised in at most one warning per metrics interval.
-        interval = settings.metrics_interval
-        self._rate_drops = DropSummary(interval)
+        # Admission, the backlog and parse-render, sans-IO; this class reads and writes.
+        self.intake = Intake(settings, counters)
         self._kernel_drops_seen = 0
         self._kernel_warned_at = float("-inf")
-        self._summary_interval = interval
-        self.evidence = LogEvidence(settings.router)
-        self._evidence_next = time.time() + interval
-        self._pending: list[bytes] = []
+        self._summary_interval = settings.metrics_interval
+        self.evidence = self.intake.evidence
+        self._evidence_next = time.time() + settings.metrics_interval
         self._flush_handle: asyncio.Handle | None = None
         self._tick_handle: asyncio.TimerHandle | None = None
         self._server: asyncio.Server | None = None
-        self._connections: set[_TcpConnection] = set()
+        self._connections: set[TcpConnection] = set()
         self._table = ConnectionTable(
             settings.max_connections, settings.max_connections_per_address
         )
         self._reading = False
         self._poll_handle: asyncio.Handle | None = None  # set while reading on the timer
         self._poll_wait = POLL_START
-        # (data, ip, port, original length if cut, arrival time, its ISO stamp)
-        self._backlog: deque[tuple[bytes, str, int, int | None, float, str]] = deque()
-        self._backlog_bytes = 0
         self._udp_v6 = udp.family == socket.AF_INET6
         # Datagrams are read VLEN at a time into reused slots (recvmmsg where the C library
         # has it), rather than one system call and one 64 KiB allocation each.
@@ -186,7 +144,7 @@ class Receiver:
         self._loop = loop
         tune_malloc()
         self._server = await loop.create_server(
-            lambda: _TcpConnection(self), sock=self.tcp, start_serving=True
+            lambda: TcpConnection(self), sock=self.tcp, start_serving=True
         )
         loop.add_reader(self.udp.fileno(), self._on_udp)
         self._reading = True
@@ -262,7 +220,7 @@ class Receiver:
             return
         fill = receive_queue_fill(self.udp)  # what arrived during the wait
         done = self._drain_udp()
-        if self._backlog or done >= READ_MAX:
+        if self.intake.backlog or done >= READ_MAX:
             self._poll_handle = self._loop.call_soon(self._poll)
         elif done:
             self._poll_wait = next_poll_wait(self._poll_wait, fill)
@@ -280,84 +238,35 @@ class Receiver:
         return read + self._handle_backlog()
 
     def _read_udp(self) -> int:
-        """Move waiting datagrams into the backlog (allowlist and rate limit first): how many."""
-        backlog = self._backlog
-        room = BACKLOG_MAX - len(backlog)
-        room_bytes = BACKLOG_BYTES - self._backlog_bytes
+        """Move waiting datagrams into the intake's backlog: how many were read."""
+        intake = self.intake
+        room, room_bytes = intake.room()
         if room < VLEN or room_bytes <= 0:
             return 0
         batch = self._batch
         receive = batch.receive
-        slot = batch.slot
-        view = batch.data
-        append = backlog.append
+        take = intake.take_batch
         now = time.time()
         stamp = iso_utc(now)
-        permits = self._allowlist.permits if self._allowlist.networks else None
-        allow = self._limiter.allow if self._limiter.enabled else None
-        max_size = self.settings.max_message_size
         v6 = self._udp_v6
-        received = not_allowed = limited = stored = 0
+        received = stored = 0
         for _ in range(READ_MAX // VLEN):
             try:
                 count = receive()
             except OSError:  # an ICMP error queued on the socket: nothing to read
                 continue
-            for index in range(count):
-                start, size, (ip, port) = slot(index)
-                if v6:
-                    ip = unmapped(ip)
-                if permits is not None and not permits(ip):
-                    not_allowed += 1
-                    continue
-                if allow is not None and not allow(ip, now):
-                    limited += 1
-                    self._rate_drops.add(ip)
-                    continue
-                original = None
-                if size > max_size:
-                    original = size
-                    size = max_size
-                append((view[start : start + size].tobytes(), ip, port, original, now, stamp))
-                stored += size
+            stored += take(batch, count, now, stamp, v6)
             received += count
-            if count < VLEN or len(backlog) > BACKLOG_MAX - VLEN or stored >= room_bytes:
+            if count < VLEN or len(intake.backlog) > intake.backlog_max - VLEN:
                 break  # the socket is empty, or the backlog is (nearly) full
-        self._backlog_bytes += stored
-        if received:
-            values = self.counters.values
-            values["received"] += received
-            if not_allowed:
-                values["dropped_not_allowed"] += not_allowed
-            if limited:
-                values["dropped_rate_limited"] += limited
+            if stored >= room_bytes:
+                break
         return received
 
     def _handle_backlog(self) -> int:
         """Parse and render up to ``DRAIN_MAX`` datagrams of the backlog into the batch."""
-        backlog = self._backlog
-        if not backlog:
-            return 0
-        count = min(DRAIN_MAX, len(backlog))
-        pending = self._pending
-        render = self._renderer.render
-        observe = self.evidence.observe
-        popleft = backlog.popleft
-        errors = done = 0
-        for _ in range(count):
-            data, ip, port, original, now, stamp = popleft()
-            done += len(data)
-            try:
-                fields = parse(data, now)
-            except Exception:
-                errors += 1
-                fields = _unparsed(data)
-            pending.append(render(fields, data, ip, port, "udp", stamp, original))
-            observe(fields.get("router"), ip, fields["severity"], fields["timestamp"], now)
-        self._backlog_bytes -= done
-        if errors:
-            self.counters.values["parse_errors"] += errors
-        if pending and self._flush_handle is None:
+        count = self.intake.handle(DRAIN_MAX)
+        if count and self._flush_handle is None:
             assert self._loop is not None
             self._flush_handle = self._loop.call_soon(self.flush)
         return count
@@ -365,31 +274,10 @@ class Receiver:
     def accept_frames(self, frames: list[bytes], ip: str, port: int) -> None:
         """Handle frames from one TCP connection (whose source the allowlist admitted)."""
         now = time.time()
-        stamp = iso_utc(now)
-        render = self._renderer.render
-        observe = self.evidence.observe
-        allow = self._limiter.allow if self._limiter.enabled else None
-        limited = errors = 0
-        for data in frames:
-            if allow is not None and not allow(ip, now):
-                limited += 1
-                self._rate_drops.add(ip)
-                continue
-            try:
-                fields = parse(data, now)
-            except Exception:
-                errors += 1
-                fields = _unparsed(data)
-            pending = self._pending
-            pending.append(render(fields, data, ip, port, "tcp", stamp))
-            observe(fields.get("router"), ip, fields["severity"], fields["timestamp"], now)
-            if len(pending) >= FLUSH_AT:
-                self.flush()
-        values = self.counters.values
-        values["received"] += len(frames)
-        values["dropped_rate_limited"] += limited
-        values["parse_errors"] += errors
-        if self._pending and self._flush_handle is None and self._loop is not None:
+        self.intake.frames(frames, ip, port, now, iso_utc(now))
+        if len(self.intake.lines) >= FLUSH_AT:
+            self.flush()
+        elif self.intake.lines and self._flush_handle is None and self._loop is not None:
             self._flush_handle = self._loop.call_soon(self.flush)
 
     def flush(self) -> None:
@@ -397,28 +285,17 @@ class Receiver:
         if self._flush_handle is not None:
             self._flush_handle.cancel()
             self._flush_handle = None
-        pending = self._pending
-        if not pending:
-            return
-        self._pending = []
-        write_lines(pending)
-        values = self.counters.values
-        values["emitted"] += len(pending)
-        renderer = self._renderer
-        if renderer.truncated:
-            values["truncated"] += renderer.truncated
-            renderer.truncated = 0
-        if renderer.redacted:
-            values["redacted"] += renderer.redacted
-            renderer.redacted = 0
+        lines = self.intake.take_lines()
+        if lines:
+            write_lines(lines)
 
     # -- TCP connection bookkeeping --------------------------------------------------------
 
-    def admit(self, connection: _TcpConnection, ip: str) -> bool:
+    def admit(self, connection: TcpConnection, ip: str) -> bool:
         """Allowlist, then the caps in total and per address (``--max-connections``,
         ``--max-connections-per-address``): one host cannot take every slot."""
         values = self.counters.values
-        if not self._allowlist.permits(ip):
+        if not self.intake.allowlist.permits(ip):
             values["tcp_refused"] += 1
             values["dropped_not_allowed"] += 1
             return False
@@ -433,7 +310,7 @@ class Receiver:
         self.counters.set_gauge("tcp_open", len(self._connections))
         return True
 
-    def release(self, connection: _TcpConnection, dead: bool = False) -> None:
+    def release(self, connection: TcpConnection, dead: bool = False) -> None:
         """An admitted connection ended; ``dead`` when keepalive found its peer gone."""
         if connection in self._connections:
             self._connections.discard(connection)
@@ -468,7 +345,7 @@ class Receiver:
     def _on_tick(self) -> None:
         assert self._loop is not None
         self._tick_handle = self._loop.call_later(TICK, self._on_tick)
-        self.counters.set_gauge("backlog", len(self._backlog))
+        self.counters.set_gauge("backlog", len(self.intake.backlog))
         self._close_idle(self._loop.time())
         self._read_kernel_drops()
         now = time.time()
@@ -501,15 +378,10 @@ class Receiver:
         write_lines(lines)
 
     def _warn_due(self, now: float, final: bool = False) -> None:
-        fields = self._rate_drops.due(now, force=final)
+        fields = self.intake.rate_warning(now, final)
         if fields is not None:
             self.flush()
-            self.log.warning(
-                "syslog.rate_limited",
-                limit_per_second=self.settings.rate_limit,
-                burst=self.settings.rate_burst,
-                **fields,
-            )
+            self.log.warning("syslog.rate_limited", **fields)
         drops = self.counters.values["kernel_drops"]
         if drops > self._kernel_drops_seen and (
             final or now >= self._kernel_warned_at + self._summary_interval
@@ -537,108 +409,6 @@ def _router_metrics(fields: dict[str, Any]) -> dict[str, float]:
     if fields["skew_worst"] is not None:
         metrics["skew_worst"] = float(fields["skew_worst"])
     return metrics
-
-
-class _TcpConnection(asyncio.Protocol):
-    """One TCP peer: frames its bytes and hands whole messages to the receiver."""
-
-    def __init__(self, receiver: Receiver) -> None:
-        self.receiver = receiver
-        self.transport: asyncio.Transport | None = None
-        self.deframer = Deframer(receiver.settings.max_message_size)
-        self.ip = ""
-        self.port = 0
-        self.last_data = 0.0
-        self.admitted = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        peer = transport.get_extra_info("peername") or ("", 0)
-        ip = str(peer[0])
-        self.ip = unmapped(ip)
-        self.port = int(peer[1])
-        self.last_data = asyncio.get_running_loop().time()
-        self.admitted = self.receiver.admit(self, self.ip)
-        if not self.admitted:
-            self.transport.abort()
-            return
-        keep_alive(transport.get_extra_info("socket"))
-
-    def data_received(self, data: bytes) -> None:
-        if not self.admitted:
-            return
-        self.last_data = asyncio.get_running_loop().time()
-        frames = self.deframer.feed(data)
-        if frames:
-            self.receiver.accept_frames(frames, self.ip, self.port)
-        if self.deframer.error is not None:
-            self.receiver.frame_error(self.ip, self.port, self.deframer.error, closing=True)
-            self.admitted = False
-            assert self.transport is not None
-            self.transport.close()
-
-    def eof_received(self) -> bool | None:
-        return None  # close our side too; connection_lost emits any last frame
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        dead = isinstance(exc, TimeoutError)  # ETIMEDOUT: keepalive probes went unanswered
-        if not self.admitted:
-            self.receiver.release(self, dead)
-            return
-        self.admitted = False
-        frames = self.deframer.close()
-        if frames:
-            self.receiver.accept_frames(frames, self.ip, self.port)
-        if self.deframer.error is not None:
-            self.receiver.frame_error(self.ip, self.port, self.deframer.error, closing=False)
-        self.receiver.release(self, dead)
-
-    def transport_close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-
-def open_listeners(
-    settings: SyslogSettings, count: int
-) -> list[tuple[socket.socket, socket.socket]]:
-    """``count`` bound (UDP, TCP) pairs on the configured addresses.
-
-    More than one pair share their ports through ``SO_REUSEPORT``: the first binds (resolving
-    port 0 in tests), the others bind to the port it got. A short receive buffer is warned
-    about once, naming the sysctl that caps it.
-    """
-    reuse = count > 1
-    pairs: list[tuple[socket.socket, socket.socket]] = []
-    udp_address, tcp_address = settings.udp, settings.tcp
-    granted_least = settings.recv_buffer
-    try:
-        for _ in range(count):
-            udp, granted = bind_udp(udp_address, settings.recv_buffer, reuse)
-            granted_least = min(granted_least, granted)
-            try:
-                tcp = bind_tcp(tcp_address, reuse)
-            except BaseException:
-                udp.close()
-                raise
-            pairs.append((udp, tcp))
-            udp_address, tcp_address = bound_address(udp), bound_address(tcp)
-    except BaseException:
-        for udp, tcp in pairs:
-            udp.close()
-            tcp.close()
-        raise
-    if granted_least < settings.recv_buffer:
-        get_logger().warning(
-            "syslog.recv_buffer_small",
-            requested=settings.recv_buffer,
-            granted=granted_least,
-            hint=(
-                f"the kernel caps SO_RCVBUF at net.core.rmem_max: raise it to at least "
-                f"{settings.recv_buffer} (sysctl -w net.core.rmem_max={settings.recv_buffer})"
-                " or bursts are dropped sooner"
-            ),
-        )
-    return pairs
 
 
 def new_counters(*extra_gauges: str) -> Counters:

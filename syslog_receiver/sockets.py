@@ -14,7 +14,9 @@ import os
 import socket
 import struct
 
+from bridge.logging import get_logger
 from bridge.settings import HostPort, format_address
+from syslog_receiver.settings import SyslogSettings
 
 __all__ = [
     "bind_tcp",
@@ -22,6 +24,7 @@ __all__ = [
     "bound_address",
     "keep_alive",
     "kernel_drops",
+    "open_listeners",
     "receive_queue_fill",
 ]
 
@@ -144,3 +147,46 @@ def keep_alive(sock: socket.socket | None) -> None:
             option = getattr(socket, name, None)
             if option is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, option, value)
+
+
+def open_listeners(
+    settings: SyslogSettings, count: int
+) -> list[tuple[socket.socket, socket.socket]]:
+    """``count`` bound (UDP, TCP) pairs on the configured addresses.
+
+    More than one pair share their ports through ``SO_REUSEPORT``: the first binds (resolving
+    port 0 in tests), the others bind to the port it got. A short receive buffer is warned
+    about once, naming the sysctl that caps it.
+    """
+    reuse = count > 1
+    pairs: list[tuple[socket.socket, socket.socket]] = []
+    udp_address, tcp_address = settings.udp, settings.tcp
+    granted_least = settings.recv_buffer
+    try:
+        for _ in range(count):
+            udp, granted = bind_udp(udp_address, settings.recv_buffer, reuse)
+            granted_least = min(granted_least, granted)
+            try:
+                tcp = bind_tcp(tcp_address, reuse)
+            except BaseException:
+                udp.close()
+                raise
+            pairs.append((udp, tcp))
+            udp_address, tcp_address = bound_address(udp), bound_address(tcp)
+    except BaseException:
+        for udp, tcp in pairs:
+            udp.close()
+            tcp.close()
+        raise
+    if granted_least < settings.recv_buffer:
+        get_logger().warning(
+            "syslog.recv_buffer_small",
+            requested=settings.recv_buffer,
+            granted=granted_least,
+            hint=(
+                f"the kernel caps SO_RCVBUF at net.core.rmem_max: raise it to at least "
+                f"{settings.recv_buffer} (sysctl -w net.core.rmem_max={settings.recv_buffer})"
+                " or bursts are dropped sooner"
+            ),
+        )
+    return pairs

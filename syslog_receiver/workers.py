@@ -31,10 +31,10 @@ from typing import Any
 
 from bridge.logging import configure_logging, get_logger
 from bridge.settings import HostPort, load_settings, settings_argv
-from syslog_receiver.server import COUNTERS, Receiver, new_counters, open_listeners
+from syslog_receiver.server import COUNTERS, Receiver, new_counters
 from syslog_receiver.settings import SyslogSettings
 from syslog_receiver.shared_stdout import LockedStdout, ParentLines, StdoutLock
-from syslog_receiver.sockets import describe, kernel_drops
+from syslog_receiver.sockets import describe, kernel_drops, open_listeners
 
 __all__ = ["WorkerPool", "worker_main"]
 

@@ -42,3 +42,15 @@ def test_router_names() -> None:
     assert names.get("10.0.0.1") == "rtr1"
     assert names.get("::ffff:10.0.0.1") == "rtr1"
     assert names.get("10.0.0.2") is None
+
+
+def test_rate_limiter_refund_gives_the_token_back() -> None:
+    limiter = RateLimiter(0.001, 2)
+    assert limiter.allow("a", 0.0) and limiter.allow("a", 0.0)
+    assert not limiter.allow("a", 0.0)
+    limiter.refund("a")
+    assert limiter.allow("a", 0.0)
+    limiter.refund("a")
+    limiter.refund("a")
+    limiter.refund("a")  # never above the burst
+    assert limiter.allow("a", 0.0) and limiter.allow("a", 0.0) and not limiter.allow("a", 0.0)

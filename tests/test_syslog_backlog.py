@@ -1,83 +1,98 @@
-"""The UDP backlog: datagrams read ahead of parsing, bounded, lost nowhere, kept in order."""
+"""The intake, driven with bytes: admission, the bounded UDP backlog (nothing lost, order kept)
+and parse-render, for UDP and TCP alike. The sockets around it are tested in
+test_syslog_integration.py."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import socket
-from collections.abc import Iterator
-
-import pytest
+import orjson
 
 from bridge.settings import load_settings
-from syslog_receiver import server
-from syslog_receiver.server import Receiver, new_counters, open_listeners
+from syslog_receiver.intake import Intake
+from syslog_receiver.server import new_counters
 from syslog_receiver.settings import SyslogSettings
 
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    settings = load_settings(
-        SyslogSettings,
-        ["--udp=127.0.0.1:0", "--tcp=127.0.0.1:0", "--rate-limit=0", "--recv-buffer=4MiB"],
-        prog="test",
-        environ={},
-    )
-    [(udp, tcp)] = open_listeners(settings, 1)
-    loop = asyncio.new_event_loop()
-    receiver = Receiver(settings, udp, tcp, new_counters())
-    receiver._loop = loop
-    try:
-        yield receiver
-    finally:
-        udp.close()
-        tcp.close()
-        loop.close()
+NOW = 1_800_000_000.0
+STAMP = "2027-01-15T08:00:00.000000Z"
+BATCH = 64
 
 
-def _send(receiver: Receiver, payloads: list[bytes]) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
-        for payload in payloads:
-            sender.sendto(payload, receiver.udp.getsockname())
+def intake(*flags: str, **bounds: int) -> Intake:
+    settings = load_settings(SyslogSettings, ["--rate-limit=0", *flags], prog="t", environ={})
+    return Intake(settings, new_counters(), **bounds)
 
 
-def _messages(out: bytes) -> list[str]:
-    return [json.loads(line)["message"] for line in out.splitlines()]
+def read_all(into: Intake, datagrams: list[bytes], source: str = "192.0.2.1") -> int:
+    """Feed datagrams as the adapter does: batches while the backlog has room, handling
+    (parsing) when it has none. Returns the most the backlog ever held."""
+    held = 0
+    pending = list(datagrams)
+    while pending or into.backlog:
+        room, room_bytes = into.room()
+        if pending and room >= BATCH and room_bytes > 0:
+            batch, pending = pending[:BATCH], pending[BATCH:]
+            into.datagrams([(data, source, 514) for data in batch], NOW, STAMP)
+            held = max(held, len(into.backlog))
+        else:
+            into.handle()
+    return held
 
 
-def test_a_burst_waits_in_the_bounded_backlog_then_all_of_it_is_emitted(
-    receiver: Receiver, monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
-) -> None:
-    monkeypatch.setattr(server, "BACKLOG_MAX", 300)
+def lines(into: Intake) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in into.take_lines()]
+
+
+def test_a_burst_waits_in_the_bounded_backlog_then_all_of_it_is_emitted() -> None:
+    into = intake(backlog_max=300)
     sent = [f"<13>burst {i}".encode() for i in range(1000)]
-    _send(receiver, sent)
-    # Reading alone stops at the bound: the rest stays in the kernel buffer, not dropped.
-    for _ in range(10):
-        receiver._read_udp()
-    assert 300 - 64 <= len(receiver._backlog) <= 300
-    assert receiver.counters.values["received"] == len(receiver._backlog)
-    while receiver._drain_udp():
-        receiver.flush()
-    receiver.flush()
-    assert _messages(capsysbinary.readouterr().out) == [p.decode()[4:] for p in sent]
-    values = receiver.counters.values
+    assert read_all(into, sent) <= 300
+    out = lines(into)
+    assert [line["message"] for line in out] == [p.decode()[4:] for p in sent]
+    values = into.counters.values
     assert values["received"] == values["emitted"] == 1000
-    assert not receiver._backlog and receiver._backlog_bytes == 0
+    assert not into.backlog and into.backlog_bytes == 0
 
 
-def test_the_backlog_is_bounded_in_bytes(
-    receiver: Receiver, monkeypatch: pytest.MonkeyPatch, capsysbinary: pytest.CaptureFixture[bytes]
-) -> None:
-    monkeypatch.setattr(server, "BACKLOG_BYTES", 100_000)
+def test_the_backlog_is_bounded_in_bytes() -> None:
+    into = intake(backlog_bytes=100_000)
     sent = [b"<13>big " + str(i).encode().rjust(8_000, b"x") for i in range(200)]
-    _send(receiver, sent)
-    for _ in range(10):
-        receiver._read_udp()
-    held = receiver._backlog_bytes
-    assert held == sum(len(data) for data, *_ in receiver._backlog)
-    assert 100_000 <= held < 100_000 + 64 * 8_010  # one read of 64 may pass the bound
-    while receiver._drain_udp():
-        receiver.flush()
-    receiver.flush()
-    assert len(_messages(capsysbinary.readouterr().out)) == 200
-    assert receiver._backlog_bytes == 0
+    into.datagrams([(data, "192.0.2.1", 514) for data in sent[:BATCH]], NOW, STAMP)
+    assert into.backlog_bytes == sum(len(data) for data, *_ in into.backlog)
+    assert into.room()[1] <= 0  # full: the reader stops until some is handled
+    into.handle()
+    assert read_all(into, sent[BATCH:]) <= 100_000 // 8_000 + BATCH
+    assert len(lines(into)) == 200
+    assert into.backlog_bytes == 0
+
+
+def test_admission_allowlist_rate_limit_and_size() -> None:
+    into = intake(
+        "--allow=192.0.2.0/24", "--rate-limit=1", "--rate-burst=2", "--max-message-size=480"
+    )
+    datagrams = [
+        (b"<13>from elsewhere", "198.51.100.1", 514),
+        *((f"<13>msg {i}".encode(), "192.0.2.1", 514) for i in range(5)),
+        (b"<13>" + b"y" * 1000, "192.0.2.2", 514),
+    ]
+    into.datagrams(datagrams, NOW, STAMP)
+    while into.handle():
+        pass
+    out = lines(into)
+    assert [line["message"] for line in out[:2]] == ["msg 0", "msg 1"]
+    assert out[2]["truncated"] is True and out[2]["original_length"] == 1004
+    values = into.counters.values
+    assert values["received"] == 7
+    assert values["dropped_not_allowed"] == 1
+    assert values["dropped_rate_limited"] == 3
+    assert values["emitted"] == 3 and values["truncated"] == 1
+    warning = into.rate_warning(NOW)
+    assert warning is not None
+    assert warning["dropped"] == 3 and warning["top_sources"] == {"192.0.2.1": 3}
+    assert into.rate_warning(NOW + 1) is None  # one summary per interval, not one per drop
+
+
+def test_tcp_frames_share_the_rate_limit_and_renderer() -> None:
+    into = intake("--rate-limit=1", "--rate-burst=1", "--router=192.0.2.9=edge-9")
+    into.frames([b"<13>first", b"<13>second"], "192.0.2.9", 40000, NOW, STAMP)
+    [line] = lines(into)
+    assert (line["message"], line["transport"], line["router"]) == ("first", "tcp", "edge-9")
+    assert into.counters.values["dropped_rate_limited"] == 1
