@@ -96,6 +96,10 @@ class RouterNames:
     def __init__(self, entries: Iterable[tuple[str, str]]) -> None:
         self._names = dict(entries)
 
+    def entries(self) -> list[tuple[str, str]]:
+        """The ``(ip, name)`` pairs it was given."""
+        return list(self._names.items())
+
     def get(self, ip: str) -> str | None:
         if not self._names:
             return None

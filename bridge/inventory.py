@@ -82,6 +82,11 @@ def read_inventory(path: str) -> tuple[InventoryRouter, ...]:
     return tuple(routers)
 
 
+def address_entries(routers: Iterable[InventoryRouter]) -> list[tuple[str, str]]:
+    """``(ip, name)`` for every address of every router, as ``--router IP=NAME`` gives them."""
+    return [(ip, router.name) for router in routers for ip in router.addresses]
+
+
 class Inventory:
     """Routers by name and by address, from ``--router`` entries and the inventory file."""
 

@@ -282,11 +282,18 @@ def router_option(help: str) -> Any:
     return option((), parse=router_entry, repeat=True, help=help)
 
 
+def inventory_file(text: str) -> str:
+    """A router inventory file, read once here so a mistake in it stops the daemon at start;
+    the daemon reads it again (:func:`bridge.inventory.read_inventory`) to use it."""
+    read_inventory(text)
+    return text
+
+
 def inventory_option() -> Any:
     """``--inventory FILE``: the router inventory (names, addresses, credential hashes)."""
     return option(
-        (),
-        parse=read_inventory,
+        "",
+        parse=inventory_file,
         metavar="FILE",
         help="router inventory (TOML [[router]] tables: name, addresses, credential hash); "
         "names routers by source address like --router",

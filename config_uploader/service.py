@@ -17,7 +17,7 @@ import time
 from aiohttp import web
 
 from bridge.evidence import evidence_lines, router_emf_lines
-from bridge.inventory import Inventory
+from bridge.inventory import Inventory, read_inventory
 from bridge.logging import get_logger
 from bridge.metrics import Counters
 from bridge.settings import HostPort, fail, format_address
@@ -108,7 +108,7 @@ class ConfigService:
             gauges=("connections", "stale_routers"),
         )
         try:
-            self.inventory = Inventory(settings.inventory, settings.router)
+            self.inventory = Inventory(read_inventory(settings.inventory), settings.router)
         except ValueError as exc:
             fail(prog, f"invalid --inventory/--router: {exc}")
         book = credential_book(settings, self.inventory, prog)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bridge.inventory import InventoryRouter
 from bridge.settings import (
     CommonSettings,
     HostPort,
@@ -121,7 +120,7 @@ class ConfigSettings(CommonSettings):
     router: tuple[tuple[str, str], ...] = router_option(
         "the router at IP: its uploads are filed under NAME and may not claim another name"
     )
-    inventory: tuple[InventoryRouter, ...] = inventory_option()
+    inventory: str = inventory_option()
     basic_auth_file: str = option(
         "",
         metavar="FILE",

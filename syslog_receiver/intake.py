@@ -65,7 +65,8 @@ def unparsed(data: bytes) -> dict[str, Any]:
 
 
 class Intake:
-    """Admission, backlog and parse-render of one receiver process."""
+    """Admission, backlog and parse-render of one receiver process; ``routers`` names
+    sources (default: ``--router`` alone)."""
 
     def __init__(
         self,
@@ -73,18 +74,19 @@ class Intake:
         counters: Counters,
         backlog_max: int = BACKLOG_MAX,
         backlog_bytes: int = BACKLOG_BYTES,
+        routers: RouterNames | None = None,
     ) -> None:
         self.settings = settings
         self.counters = counters
         self.backlog_max = backlog_max
         self.backlog_bytes_max = backlog_bytes
         self.renderer = Renderer(
-            include_raw=settings.include_raw, routers=RouterNames(settings.router)
+            include_raw=settings.include_raw, routers=routers or RouterNames(settings.router)
         )
         self.allowlist = Allowlist(settings.allow)
         self.limiter = RateLimiter(settings.rate_limit, settings.rate_burst)
         self.rate_drops = DropSummary(settings.metrics_interval)
-        self.evidence = LogEvidence(settings.router)
+        self.evidence = LogEvidence(self.renderer.routers.entries())
         """Per-router log evidence (last message, clock skew), observed as lines are made."""
         self.backlog: deque[Datagram] = deque()
         self.backlog_bytes = 0

@@ -26,7 +26,8 @@ import time
 from typing import Any
 
 from bridge.evidence import evidence_lines, router_emf_lines
-from bridge.guard import ConnectionTable
+from bridge.guard import ConnectionTable, RouterNames
+from bridge.inventory import address_entries, read_inventory
 from bridge.logging import get_logger
 from bridge.metrics import Counters
 from bridge.output import iso_utc
@@ -115,7 +116,10 @@ class Receiver:
         self.tcp = tcp
         self.log = get_logger()
         # Admission, the backlog and parse-render, sans-IO; this class reads and writes.
-        self.intake = Intake(settings, counters)
+        inventory = address_entries(read_inventory(settings.inventory))
+        self.intake = Intake(
+            settings, counters, routers=RouterNames([*settings.router, *inventory])
+        )
         self._kernel_drops_seen = 0
         self._kernel_warned_at = float("-inf")
         self._summary_interval = settings.metrics_interval

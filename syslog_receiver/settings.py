@@ -14,6 +14,7 @@ from bridge.settings import (
     duration,
     health_option,
     host_port,
+    inventory_option,
     non_negative_float,
     option,
     positive_float,
@@ -51,6 +52,7 @@ class SyslogSettings(CommonSettings):
     router: tuple[tuple[str, str], ...] = router_option(
         "name a router by its source address; adds 'router' to its lines (repeat)"
     )
+    inventory: str = inventory_option()
     rate_limit: float = option(
         2000.0,
         parse=non_negative_float,
