@@ -166,6 +166,8 @@ class BufferedStdout:
 
 
 _sink: Sink = DirectStdout()
+# The counter of refused lines, as the daemons report it (the template alarms on this name).
+DROPPED_LINES = "stdout_dropped_lines"
 
 
 class LineFile:
@@ -215,6 +217,6 @@ def report(counters: Counters) -> None:
     sink = buffered()
     if sink is None:
         return
-    counters.set_total("stdout_dropped_lines", sink.dropped_lines)
+    counters.set_total(DROPPED_LINES, sink.dropped_lines)
     counters.set_gauge("stdout_pending_bytes", sink.pending_bytes())
     counters.set_gauge("stdout_stalled_seconds", round(sink.stalled_seconds(), 3))

@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from bridge.metrics import NAMESPACE
+from bridge.stdout import DROPPED_LINES
 from tests.artefacts import (
     DAEMONS,
     dockerfile,
@@ -255,11 +257,22 @@ def test_outputs_name_what_an_operator_looks_up() -> None:
 
 def test_awslogs_never_drops_a_line_silently() -> None:
     """non-blocking mode drops lines when its buffer fills and counts nothing: blocking mode,
-    with the daemons' own counted stdout buffer in front (bridge/stdout.py)."""
-    for logical, _, container in containers(template()):
+    with the daemons' own counted stdout buffer in front (bridge/stdout.py), whose refusals
+    each daemon reports as an EMF metric that an alarm watches."""
+    t = template()
+    for logical, _, container in containers(t):
         options = container["LogConfiguration"]["Options"]
         assert options["mode"] == "blocking", logical
         assert "max-buffer-size" not in options, f"{logical}: a non-blocking setting"
+    watched = {
+        dimension["Value"]
+        for alarm in of_type(t, "AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"].get("MetricName") == DROPPED_LINES
+        and alarm["Properties"]["Namespace"] == NAMESPACE
+        for dimension in alarm["Properties"]["Dimensions"]
+        if dimension["Name"] == "service"
+    }
+    assert watched == set(DAEMONS), "every daemon's dropped lines raise an alarm"
 
 
 # -- the tasks, the NLB and the services line up with the daemons --------------------------
@@ -418,3 +431,27 @@ def test_config_store_bucket_locked_down_and_only_the_config_task_may_use_it() -
                 assert resource == f"{bucket_arn}/{prefix}/*" and prefix in prefixes
                 if prefix == "desired":
                     assert actions == ["s3:GetObject"], "desired configs are read-only"
+
+
+def test_only_the_change_process_writes_desired_configs() -> None:
+    """Separation of duties: desired configs are written by the publisher role alone, under
+    desired/ alone; the uploader writes only versions; nothing may write anywhere else."""
+    t = template()
+    bucket_arn = f"arn:aws:s3:::{SAMPLE['ConfigBucket']}"
+    writes: dict[str, set[str]] = {}
+    for logical, role in of_type(t, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for st in policy["PolicyDocument"]["Statement"]:
+                if not isinstance(st, dict) or "Effect" not in st:
+                    continue  # an Fn::If around a statement (the secret) writes nothing
+                actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                if not {"s3:PutObject", "s3:DeleteObject"} & set(actions):
+                    continue
+                resource = resolve(st["Resource"], {**SAMPLE, "ConfigBucket.Arn": bucket_arn})
+                assert resource.startswith(bucket_arn + "/"), f"{logical} writes {resource}"
+                writes.setdefault(logical, set()).add(resource.removeprefix(bucket_arn + "/"))
+    assert writes == {"ConfigTaskRole": {"configs/*"}, "DesiredConfigPublisherRole": {"desired/*"}}
+    publisher = t["Resources"]["DesiredConfigPublisherRole"]
+    assert publisher["Condition"] == "HasDesiredConfigPublisher"
+    (trust,) = publisher["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+    assert ref(trust["Principal"]["AWS"]) == "DesiredConfigPublisherArn"
