@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncio_dgram
 import ntplib
 
 from bridge.logging import get_logger
 from bridge.settings import (
     HostPort,
     choice,
+    credentials,
     host_port,
     load_settings,
     non_negative_float,
@@ -80,6 +82,14 @@ class SimulatorSettings:
         metavar="FILE",
         help="a user:password file (as 'edge-bridge credentials generate' writes) to upload "
         "with HTTP Basic auth",
+    )
+    upload_auth: str = option(
+        "",
+        parse=credentials,
+        secret=True,
+        metavar="USER:PASSWORD",
+        help="HTTP Basic credentials of the uploads (prefer the variable to the flag; "
+        "--config-credentials reads them from a file instead)",
     )
     name: str = option("rtr-sim-1", parse=_router_name, help="router hostname")
     rate: float = option(20.0, parse=non_negative_float, help="syslog messages/s (0: none)")
@@ -352,18 +362,6 @@ def router_config(name: str, revision: int, now: float, syslog: str, ntp: str) -
 # -- the three channels --------------------------------------------------------------------
 
 
-class _UdpSender(asyncio.DatagramProtocol):
-    """A connected UDP socket: ICMP port-unreachable comes back as an error we count."""
-
-    def __init__(self, tally: Tally, report: Callable[[str, BaseException], None]) -> None:
-        self.tally = tally
-        self.report = report
-
-    def error_received(self, exc: Exception) -> None:
-        self.tally.syslog_errors += 1
-        self.report("receiver", exc)
-
-
 class Router:
     """Runs the channels until the duration is up or a stop signal arrives."""
 
@@ -373,7 +371,8 @@ class Router:
         self.messages = Messages(settings.name, settings.seed)
         self.log = get_logger(router=settings.name)
         self.stop = asyncio.Event()
-        self._udp: asyncio.DatagramTransport | None = None
+        # a connected UDP socket: an ICMP port-unreachable comes back on the next send
+        self._udp: asyncio_dgram.DatagramClient | None = None
         self._tcp: asyncio.StreamWriter | None = None
         self._last_error: str | None = None
 
@@ -381,12 +380,8 @@ class Router:
 
     async def _connect(self) -> None:
         target = self.settings.syslog
-        loop = asyncio.get_running_loop()
         if self.settings.transport == "udp":
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: _UdpSender(self.tally, self._error), remote_addr=(target.host, target.port)
-            )
-            self._udp = transport
+            self._udp = await asyncio_dgram.connect((target.host, target.port))
         else:
             _, self._tcp = await asyncio.wait_for(
                 asyncio.open_connection(target.host, target.port), self.settings.timeout
@@ -400,25 +395,48 @@ class Router:
             self._last_error = text
 
     async def send(self, lines: list[bytes]) -> None:
-        """Send lines; a missing or broken connection counts them all as errors."""
+        """Send lines; what a missing or broken connection kept from going out is an error."""
+        sent = 0
         try:
             if self._udp is None and self._tcp is None:
                 await self._connect()
             if self._udp is not None:
                 for line in lines:
-                    self._udp.sendto(line)
+                    await self._send_datagram(self._udp, line)
+                    sent += 1
             elif self._tcp is not None:
                 # RFC 6587 octet counting: a frame survives any byte in the message
                 self._tcp.write(b"".join(b"%d %s" % (len(line), line) for line in lines))
                 await self._tcp.drain()
-            self.tally.syslog_sent += len(lines)
-        except (OSError, TimeoutError) as exc:
-            self.tally.syslog_errors += len(lines)
+                sent = len(lines)
+        except (OSError, TimeoutError, asyncio_dgram.TransportClosed) as exc:
+            self.tally.syslog_errors += len(lines) - sent
             self._error("send", exc)
             await self._close_syslog()
+        self.tally.syslog_sent += sent
+
+    async def _send_datagram(self, udp: asyncio_dgram.DatagramClient, line: bytes) -> None:
+        """A refusal (ICMP port unreachable) of an earlier datagram surfaces on a later send:
+        count it against that one, and still send this one."""
+        while True:
+            try:
+                await udp.send(line)
+                return
+            except ConnectionRefusedError as exc:
+                self.tally.syslog_errors += 1
+                self._error("receiver", exc)
 
     async def _close_syslog(self) -> None:
         if self._udp is not None:
+            # a refusal of the last datagrams arrives a moment later: count it before closing
+            await asyncio.sleep(0.05)
+            while True:
+                try:
+                    self._udp.exception  # noqa: B018 - reading it raises the next queued error
+                    break
+                except ConnectionRefusedError as exc:
+                    self.tally.syslog_errors += 1
+                    self._error("receiver", exc)
             self._udp.close()
             self._udp = None
         if self._tcp is not None:
@@ -503,8 +521,13 @@ class Router:
         s = self.settings
         url = s.config_url.replace("{name}", s.name)
         timeout = aiohttp.ClientTimeout(total=s.timeout)
+        auth = None
+        if s.upload_auth:
+            user, _, password = s.upload_auth.partition(":")
+            auth = aiohttp.BasicAuth(user, password)
         count = 0
-        auth = _basic_auth(s.config_credentials) if s.config_credentials else None
+        if auth is None and s.config_credentials:
+            auth = _basic_auth(s.config_credentials)
         async with aiohttp.ClientSession(timeout=timeout, auth=auth) as session:
             while not self.stop.is_set():
                 revision = count // s.change_every
