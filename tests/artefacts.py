@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
+import os
 import re
 import shlex
 import shutil
@@ -169,3 +170,46 @@ def env_of(stage: list[Instruction]) -> dict[str, str]:
                 name, _, value = item.partition("=")
                 env[name] = value
     return env
+
+
+# -- .dockerignore ------------------------------------------------------------------------
+
+
+def dockerignore_patterns() -> list[tuple[bool, re.Pattern[str]]]:
+    """.dockerignore as (excluded, regex); Docker's rules: last match wins, parents count."""
+    patterns = []
+    for raw in (ROOT / ".dockerignore").read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negated = line.startswith("!")
+        glob = line.lstrip("!").strip("/")
+        regex = re.escape(glob).replace(r"\*\*/", "(.*/)?").replace(r"\*", "[^/]*")
+        patterns.append((not negated, re.compile(regex.replace(r"\?", "[^/]") + "$")))
+    return patterns
+
+
+def in_context(path: str) -> bool:
+    parts = path.strip("/").split("/")
+    excluded = False
+    for is_exclusion, pattern in dockerignore_patterns():
+        if any(pattern.match("/".join(parts[: i + 1])) for i in range(len(parts))):
+            excluded = is_exclusion
+    return not excluded
+
+
+def context_files(root: Path = ROOT) -> list[Path]:
+    """The files a build sends from ``root``: .dockerignore applied (excluded dirs pruned)."""
+    found = []
+    for directory, dirs, files in os.walk(root):
+        here = Path(directory)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d != "__pycache__" and in_context((here / d).relative_to(root).as_posix())
+        )
+        for name in sorted(files):
+            relative = (here / name).relative_to(root).as_posix()
+            if in_context(relative):
+                found.append(here / name)
+    return found

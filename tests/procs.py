@@ -16,6 +16,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -218,3 +220,14 @@ def run_command(
     lines = result.stdout.encode().splitlines(keepends=True)
     assert over_budget(lines) == [], "lines of 16 KiB or more on stdout"
     return result
+
+
+def healthz(port: int, host: str = "127.0.0.1") -> tuple[int, dict[str, Any]]:
+    """A daemon's GET /healthz: status and body (0 and {} while nothing answers)."""
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+    except OSError:
+        return 0, {}

@@ -9,12 +9,9 @@ import os
 import socket
 import threading
 import time
-import urllib.error
-import urllib.request
-from typing import Any
 
 from bridge.stdout import BufferedStdout
-from tests.procs import Daemon
+from tests.procs import Daemon, healthz
 
 
 class FakeClock:
@@ -105,14 +102,6 @@ def test_write_never_blocks_the_caller() -> None:
         assert out.close(5.0)
         assert out.write_errors >= 1
         os.close(write_fd)
-
-
-def healthz(port: int) -> tuple[int, dict[str, Any]]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
 
 
 def test_a_daemon_with_stuck_stdout_answers_503_and_counts_what_it_dropped() -> None:

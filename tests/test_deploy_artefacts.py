@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from bridge.settings import HostPort
 from bridge.simulate import router_config
@@ -36,6 +38,7 @@ from tests.artefacts import (
     env_of,
     first,
     health_port,
+    in_context,
     load,
     run_tool,
     served,
@@ -76,9 +79,15 @@ def test_image_is_multi_stage_pinned_non_root_and_read_only_ready() -> None:
     base = first(final, "FROM").args
     assert first(builder, "FROM").args.split()[0] == base, "both stages use one base"
     assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", base), f"base {base} not pinned"
-    assert any("pip wheel" in i.args for i in builder if i.keyword == "RUN")
+    installs = [i.args for i in builder if i.keyword == "RUN" and "pip install" in i.args]
+    locked, package = installs
+    assert "--require-hashes" in locked and "-r requirements.lock" in locked, locked
+    assert "--no-deps" in locked and "--only-binary=:all:" in locked, "wheels of the lock only"
+    assert "--no-deps ." in package and "pip check" in package, "the lock holds every dependency"
+    (copied,) = [i.args for i in final if i.keyword == "COPY"]
+    assert copied.split() == ["--from=builder", "/opt/edge-bridge", "/opt/edge-bridge"]
     install = " ".join(i.args for i in final if i.keyword == "RUN")
-    assert "--no-index" in install and ".whl" in install, "final stage installs only the wheels"
+    assert "pip install" not in install, "the final stage installs nothing"
     for forbidden in ("apt-get", "gcc", "build-essential", "git "):
         assert forbidden not in install, f"no build tools in the final stage ({forbidden})"
     user = first(final, "USER").args
@@ -101,29 +110,6 @@ def test_image_is_multi_stage_pinned_non_root_and_read_only_ready() -> None:
     assert exposed == expected, "EXPOSE lists exactly the daemons' default ports"
 
 
-def dockerignore_patterns() -> list[tuple[bool, re.Pattern[str]]]:
-    """.dockerignore as (excluded, regex); Docker's rules: last match wins, parents count."""
-    patterns = []
-    for raw in (ROOT / ".dockerignore").read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negated = line.startswith("!")
-        glob = line.lstrip("!").strip("/")
-        regex = re.escape(glob).replace(r"\*\*/", "(.*/)?").replace(r"\*", "[^/]*")
-        patterns.append((not negated, re.compile(regex.replace(r"\?", "[^/]") + "$")))
-    return patterns
-
-
-def in_context(path: str) -> bool:
-    parts = path.strip("/").split("/")
-    excluded = False
-    for is_exclusion, pattern in dockerignore_patterns():
-        if any(pattern.match("/".join(parts[: i + 1])) for i in range(len(parts))):
-            excluded = is_exclusion
-    return not excluded
-
-
 def copied_sources() -> list[str]:
     builder = dockerfile()[0]
     sources = []
@@ -139,7 +125,7 @@ def test_build_context_holds_what_the_builder_copies() -> None:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
     sources = {s.rstrip("/") for s in copied_sources()}
-    needed = {"pyproject.toml", pyproject["project"]["readme"]}
+    needed = {"pyproject.toml", "requirements.lock", pyproject["project"]["readme"]}
     needed |= {p.rstrip("*") for p in packages}
     assert needed <= sources, f"the builder does not copy {needed - sources}"
     for source in sources:
@@ -192,11 +178,56 @@ def test_wheel_from_the_build_context_has_every_module_and_the_script(tmp_path: 
     assert re.search(r"^edge-bridge = bridge\.cli:main$", text, re.M), text
 
 
+def locked() -> dict[str, tuple[str, int]]:
+    """requirements.lock as {normalised name: (version, number of hashes)}."""
+    pins: dict[str, tuple[str, int]] = {}
+    name = ""
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        pin = re.match(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)", line)
+        if pin:
+            name = canonicalize_name(pin.group(1))
+            pins[name] = (pin.group(2), 0)
+        elif re.match(r"^\s+--hash=sha256:[0-9a-f]{64}", line):
+            version, hashes = pins[name]
+            pins[name] = (version, hashes + 1)
+    return pins
+
+
+def test_the_lock_pins_every_dependency_with_hashes() -> None:
+    """The image installs requirements.lock alone (`make lock` writes it from pyproject.toml):
+    every dependency is there, at a version pyproject.toml accepts, with its files' hashes."""
+    pins = locked()
+    assert pins, "requirements.lock is empty"
+    for name, (version, hashes) in pins.items():
+        assert hashes, f"{name}=={version} has no hash: pip --require-hashes refuses it"
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    for dependency in pyproject["project"]["dependencies"]:
+        wanted = Requirement(dependency)
+        name = canonicalize_name(wanted.name)
+        assert name in pins, f"{wanted.name} is not in requirements.lock: run make lock"
+        assert wanted.specifier.contains(pins[name][0], prereleases=True), (
+            f"requirements.lock has {name}=={pins[name][0]}, pyproject.toml wants {wanted}"
+        )
+
+
 # -- docker-compose.yml ---------------------------------------------------------------------
 
 
+def interpolate(text: str, environ: dict[str, str] | None = None) -> str:
+    """Compose's ``${VAR:-default}``, with ``environ`` (none given: the defaults)."""
+    environ = environ or {}
+
+    def value(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        assert default is not None, f"${{{name}}} has no default: the file alone must run"
+        return environ.get(name) or default
+
+    return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", value, text)
+
+
 def compose() -> dict[str, Any]:
-    data = yaml.safe_load(COMPOSE.read_text())
+    """docker-compose.yml as Docker Compose reads it with no variable set."""
+    data = yaml.safe_load(interpolate(COMPOSE.read_text()))
     assert isinstance(data, dict)
     return data
 
@@ -236,9 +267,9 @@ def test_compose_file_matches_the_compose_spec() -> None:
 
 def test_compose_daemons_hardened_and_ports_and_health_match_the_daemons() -> None:
     services = compose()["services"]
-    assert {"syslog", "ntp", "config", "upstream-ntp", "router"} <= set(services)
+    assert {"syslog", "ntp", "config", "upstream-ntp", "router", "router-tcp"} <= set(services)
     images = set()
-    for name in ("syslog", "ntp", "config", "router"):
+    for name in ("syslog", "ntp", "config", "router", "router-tcp"):
         service = services[name]
         images.add(service["image"])
         assert service.get("read_only") is True, f"{name}: read_only"
@@ -279,6 +310,12 @@ def test_compose_router_targets_the_daemons_and_ntp_its_upstream() -> None:
     assert sim.ntp == HostPort("ntp", ntp.listen.port)
     assert sim.config_url.startswith(f"http://config:{config.listen.port}/upload/")
     assert set(router["depends_on"]) == {"syslog", "ntp", "config"}
+    assert sim.upload_auth and sim.upload_auth == config.basic_auth, "uploads authenticate"
+    # the second router: syslog over TCP only, to the receiver's TCP port
+    tcp_router = services["router-tcp"]
+    tcp = load(tcp_router["command"][0], tcp_router["command"][1:], compose_env(tcp_router))
+    assert tcp.transport == "tcp" and tcp.syslog == HostPort("syslog", syslog.tcp.port)
+    assert tcp.name != sim.name
 
     chrony_port = re.search(r"^port (\d+)$", (CHRONY / "chrony.conf").read_text(), re.M)
     assert chrony_port
