@@ -125,10 +125,15 @@ class Tally:
     uploads_failed: int = 0
 
     def worked(self, settings: SimulatorSettings) -> bool:
-        """True if at least one enabled channel got something through."""
+        """True if at least one enabled channel got something through.
+
+        Syslog over UDP is never acknowledged; a refusal (ICMP port unreachable) is the only
+        word back, and it comes for an earlier datagram than the one whose send reports it.
+        So syslog counts as working only if something was sent and nothing was refused.
+        """
         syslog = settings.rate > 0 or settings.burst_every > 0
         return (
-            (syslog and self.syslog_sent > self.syslog_errors)
+            (syslog and self.syslog_sent > 0 and self.syslog_errors == 0)
             or self.ntp_ok > 0
             or self.uploads_ok > 0
         )
