@@ -25,15 +25,14 @@ from typing import Any
 
 import pytest
 
-from tests import podman, test_ntp_proxy
+from tests import podman
 from tests.artefacts import ROOT
+from tests.ntp_peers import Chronyd, chronyd_client_offset
 from tests.peers import peer
 from tests.procs import healthz
-from tests.test_ntp_proxy import Chronyd, chronyd_client_offset
 
 pytestmark = pytest.mark.timeout(1800)  # a first build; a cached run takes about a minute
 
-upstream = test_ntp_proxy.chronyd
 Line = dict[str, Any]
 CREDENTIALS = f"router:{secrets.token_urlsafe(12)}"
 
@@ -152,7 +151,7 @@ def containers() -> Iterator[list[Container]]:
 
 
 def test_each_daemon_runs_from_the_image_hardened_and_serves_real_clients(
-    image: str, upstream: Chronyd, containers: list[Container]
+    image: str, chronyd: Chronyd, containers: list[Container]
 ) -> None:
     syslog_port, syslog_health = free_port(socket.SOCK_DGRAM), free_port()
     ntp_port, ntp_health = free_port(socket.SOCK_DGRAM), free_port()
@@ -176,7 +175,7 @@ def test_each_daemon_runs_from_the_image_hardened_and_serves_real_clients(
         ntp_health,
         EDGE_BRIDGE_LISTEN=f"127.0.0.1:{ntp_port}",
         EDGE_BRIDGE_HEALTH=f"127.0.0.1:{ntp_health}",
-        EDGE_BRIDGE_UPSTREAM=f"127.0.0.1:{upstream.port}",
+        EDGE_BRIDGE_UPSTREAM=f"127.0.0.1:{chronyd.port}",
         EDGE_BRIDGE_POLL="1",
     )
     config = daemon(
