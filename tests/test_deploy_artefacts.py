@@ -310,7 +310,13 @@ def test_compose_router_targets_the_daemons_and_ntp_its_upstream() -> None:
     assert sim.ntp == HostPort("ntp", ntp.listen.port)
     assert sim.config_url.startswith(f"http://config:{config.listen.port}/upload/")
     assert set(router["depends_on"]) == {"syslog", "ntp", "config"}
-    assert sim.upload_auth and sim.upload_auth == config.basic_auth, "uploads authenticate"
+    # uploads authenticate with the credentials the `credentials` service generates into the
+    # store's volume, which the router mounts read-only and the config daemon checks against
+    generated = "/var/lib/edge-bridge/credentials"
+    assert sim.config_credentials == f"{generated}/uploader.password", "uploads authenticate"
+    assert config.basic_auth_file == f"{generated}/uploaders"
+    assert config.reader_auth_file == f"{generated}/readers"
+    assert services["credentials"]["command"] == ["credentials", "generate", generated]
     # the second router: syslog over TCP only, to the receiver's TCP port
     tcp_router = services["router-tcp"]
     tcp = load(tcp_router["command"][0], tcp_router["command"][1:], compose_env(tcp_router))
