@@ -526,13 +526,8 @@ class Router:
         s = self.settings
         url = s.config_url.replace("{name}", s.name)
         timeout = aiohttp.ClientTimeout(total=s.timeout)
-        auth = None
-        if s.upload_auth:
-            user, _, password = s.upload_auth.partition(":")
-            auth = aiohttp.BasicAuth(user, password)
+        auth = _basic_auth(s.upload_auth, s.config_credentials)
         count = 0
-        if auth is None and s.config_credentials:
-            auth = _basic_auth(s.config_credentials)
         async with aiohttp.ClientSession(timeout=timeout, auth=auth) as session:
             while not self.stop.is_set():
                 revision = count // s.change_every
@@ -618,7 +613,11 @@ def main(argv: list[str]) -> int:
     return 0 if worked else 1
 
 
-def _basic_auth(path: str) -> aiohttp.BasicAuth:
-    """The ``user:password`` of a credentials file, for the config uploads."""
-    user, _, password = Path(path).read_text(encoding="utf-8").strip().partition(":")
+def _basic_auth(credentials: str, path: str) -> aiohttp.BasicAuth | None:
+    """The uploads' ``user:password``: given directly, else read from a credentials file."""
+    if not credentials and path:
+        credentials = Path(path).read_text(encoding="utf-8").strip()
+    if not credentials:
+        return None
+    user, _, password = credentials.partition(":")
     return aiohttp.BasicAuth(user, password)
