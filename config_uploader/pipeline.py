@@ -274,13 +274,10 @@ class IngestPipeline:
                 self._off_loop(heavy, _diffs, previous, before, meta, new, intended)
             )
 
-        result = await commit(
-            self.store, router, prepared.upload.data, make_meta, make_state, while_writing
+        result, new = await self._store_version(
+            router, prepared, make_meta, make_state, while_writing
         )
         meta = result.meta
-        if not result.changed:
-            new = self.texts.get(router, meta.version) or new
-        self.texts.put(router, meta.version, new)
         now = time.time()
         if result.changed:
             self.counters.incr("changed")
@@ -331,13 +328,8 @@ class IngestPipeline:
             before = None if previous is None else self.texts.get(key, previous.version)
             return change_diff(previous, before, meta, new)
 
-        result = await commit(
-            self.store, key, prepared.upload.data, make_meta, make_state, while_writing
-        )
+        result, new = await self._store_version(key, prepared, make_meta, make_state, while_writing)
         meta = result.meta
-        if not result.changed:
-            new = self.texts.get(key, meta.version) or new
-        self.texts.put(key, meta.version, new)
         now = time.time()
         change = result.prepared if isinstance(result.prepared, str) else None
         if result.changed and change is None and result.previous is not None:
@@ -355,6 +347,25 @@ class IngestPipeline:
         if result.state_error is not None:
             raise StoreError(result.state_error)
         return IngestResult(router, meta.version, result.changed, None)
+
+    async def _store_version(
+        self,
+        key: str,
+        prepared: Prepared,
+        make_meta: Callable[[str], VersionMeta],
+        make_state: Callable[[VersionMeta, bool], RouterState],
+        while_writing: Callable[[VersionMeta | None, VersionMeta], object],
+    ) -> tuple[CommitResult, diffing.Text]:
+        """Store the upload in history ``key`` and cache the stored version's normalised text
+        (the one already stored, when nothing changed); both ingest paths end here."""
+        result = await commit(
+            self.store, key, prepared.upload.data, make_meta, make_state, while_writing
+        )
+        text = prepared.text
+        if not result.changed:
+            text = self.texts.get(key, result.meta.version) or text
+        self.texts.put(key, result.meta.version, text)
+        return result, text
 
     async def _latest_version(self, key: str) -> Version | None:
         """The latest version of a history with its normalised text (cached or re-read)."""
