@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Final
 
+import ahocorasick_rs
+
 REDACTED: Final = "<redacted>"
 
 Span = tuple[int, int]
@@ -117,9 +119,10 @@ def _not_value(words: str) -> str:
 _SEPARATOR: Final = r"""["']?(?:\s*[=:>]\s*|\s+)"""
 # Names that end like a keyword but introduce no secret.
 _NOT_KEYWORD: Final = r"(?!(?:no-?password|trusted-key|key-?id)(?![\w.-]))"
-# A key that is public: never a secret, and not a reason to look closer (sshd logs "accepted
-# publickey for ..." all day). The gate below skips it the same way.
-_KEY: Final = r"key(?<!publickey)(?<!public-key)(?<!pubkey)(?<!hostkey)(?<!sshkey)(?<!ssh-key)"
+# Public keys are never secrets, and not a reason to look closer (sshd logs "accepted
+# publickey for ..." all day): a "key" that ends one of these words is no keyword.
+_PUBLIC_KEYS: Final = ("publickey", "public-key", "pubkey", "hostkey", "sshkey", "ssh-key")
+_KEY: Final = "key" + "".join(f"(?<!{re.escape(word)})" for word in _PUBLIC_KEYS)
 _KEYWORD: Final = (
     # where a token starts, and only if a keyword is in it: the cheap test comes first
     r"(?<![\w.$=-])(?=[\w.-]*?(?:pass|pwd|secret|key|psk|token|phash))(?<!tunnel )"
@@ -232,31 +235,27 @@ _TRIGGERED: Final = tuple((word, each) for each in RULES for word in each.trigge
 _PROSE_TRIGGERED: Final = tuple((word, each) for each in PROSE_RULES for word in each.triggers)
 
 
-def _any_of(words: Iterable[str]) -> re.Pattern[str]:
-    """One expression finding any of ``words``: words holding another are left out, and the
-    rest grouped by first character, so re tries one branch per position (some 25% faster
-    than a flat alternation)."""
-    kept = sorted({w for w in words if not any(o != w and o in w for o in words)})
-    groups: dict[str, list[str]] = {}
-    for word in kept:
-        groups.setdefault(word[0], []).append(re.escape(word[1:]))
-    return re.compile(
-        "|".join(re.escape(first) + "(?:" + "|".join(rest) + ")" for first, rest in groups.items())
-    )
-
-
-_GATE: Final = re.compile(
-    _any_of({w for r in RULES for w in r.triggers}).pattern.replace("k(?:ey)", _KEY)
+_TRIGGER_WORDS: Final = sorted({word for each in RULES for word in each.triggers})
+# One pass of an Aho-Corasick automaton finds them all (some 0.5 us for a syslog message, a
+# third of what one regular expression of the same words takes). Leftmost-longest, so where
+# a public key is written its own word is found and hides the "key" inside it; no trigger
+# word starts within one, so nothing else is hidden.
+_FINDER: Final = ahocorasick_rs.BytesAhoCorasick(
+    [word.encode() for word in (*_TRIGGER_WORDS, *_PUBLIC_KEYS)],
+    matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_LONGEST,
 )
 
 
-def might_hold_secret(text: str) -> bool:
+def might_hold_secret(text: str | bytes) -> bool:
     """False when no rule of :data:`RULES` can match ``text``: the cheap test before redacting.
 
-    One search for the rules' trigger words in the lowered text (a few hundred nanoseconds
-    for a syslog message), so lines without any skip the patterns.
+    Looks for the rules' trigger words in the lowered text (ASCII letters only, as the rules
+    fold case). Bytes are taken as they are: the syslog receiver tests a whole datagram, whose
+    message and structured data are pieces of its text.
     """
-    return _GATE.search(lower(text)) is not None
+    low = text.lower() if isinstance(text, bytes) else lower(text).encode("utf-8", "surrogatepass")
+    found = _FINDER.find_matches_as_indexes(low)  # (word index, start, end), public keys last
+    return bool(found) and min(found)[0] < len(_TRIGGER_WORDS)
 
 
 def spans(rules: Iterable[Rule], line: str, parent: str = "") -> list[Span]:

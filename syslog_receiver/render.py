@@ -104,7 +104,7 @@ class Renderer:
             fields["original_length"] = original_length
         if self.include_raw:
             fields["raw"] = data.decode("utf-8", "backslashreplace")
-        if _redact(fields):
+        if _redact(fields, data):
             fields["redacted"] = True
             self.redacted += 1
         severity = fields.get("severity")
@@ -153,14 +153,17 @@ class Renderer:
         return source
 
 
-def _redact(fields: dict[str, Any]) -> bool:
+def _redact(fields: dict[str, Any], data: bytes) -> bool:
     """Redact secrets in the message, structured data values and raw text; True if any went.
 
-    One test of the trigger words over all of them first: nearly every line stops there.
+    One test of the trigger words over the datagram first: nearly every line stops there.
+    The message and structured data values are pieces of its text (decoded with U+FFFD for
+    bytes that are not UTF-8; an unescape drops only a backslash before '"', '\\' or ']'),
+    so a word in them is a word in it. The raw text writes such bytes as ``\\xHH``, letters
+    the datagram does not hold: then it is tested itself.
     """
-    message, sd, raw = fields.get("message"), fields.get("structured_data"), fields.get("raw")
-    probe = raw if isinstance(raw, str) else f"{message} {sd}" if sd else message
-    if not isinstance(probe, str) or not might_hold_secret(probe):
+    raw = fields.get("raw")
+    if not might_hold_secret(raw if raw is not None and not data.isascii() else data):
         return False
     changed = False
     for key in ("message", "raw"):
@@ -170,7 +173,7 @@ def _redact(fields: dict[str, Any]) -> bool:
             if redacted != text:
                 fields[key] = redacted
                 changed = True
-    for params in sd.values() if sd else ():
+    for params in (fields.get("structured_data") or {}).values():
         for name, value in params.items():
             new = _redact_param(name, value)
             if new is not value:

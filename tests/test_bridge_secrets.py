@@ -10,11 +10,15 @@ RouterOS escaped quotes).
 from __future__ import annotations
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from bridge.secrets import (
+    _PUBLIC_KEYS,
+    _TRIGGER_WORDS,
+    PROSE_RULES,
     REDACTED,
+    RULES,
     might_hold_secret,
     private_key_lines,
     redact_line,
@@ -166,6 +170,37 @@ def test_the_gate_lets_common_log_lines_pass_untouched() -> None:
         "%SYS-5-CONFIG_I: Configured from console by admin on vty0 (10.1.2.3)",
     ):
         assert not might_hold_secret(line)
+        assert not might_hold_secret(line.encode())
+    assert not might_hold_secret("Accepted publickey for netops: RSA pubkey, hostkey, ssh-key ok")
+
+
+def test_no_trigger_word_hides_inside_a_public_key_word() -> None:
+    """The gate finds a public key's own word where it is written and looks past it, so no
+    trigger word may start inside one (or with it), but the "key" that ends it."""
+    for public in _PUBLIC_KEYS:
+        for at in range(len(public)):
+            for word in _TRIGGER_WORDS:
+                if (word, at) == ("key", len(public) - 3):
+                    continue
+                rest = public[at:]
+                assert not (rest.startswith(word) or word.startswith(rest)), (public, word)
+
+
+# Text rich in what the rules look for: trigger words, public key words, separators, values.
+_PIECES = st.sampled_from(
+    [*_TRIGGER_WORDS, *_PUBLIC_KEYS, " ", " ", "=", ":", '"', "-", "7", "$1$", "0822455D", "x",
+     "Key", "PASS", "MD5 ", "ENC ", "auth sha ", "priv aes ", "vrrp 1 ", "text ", "Community ",
+     "snmp-server host 10.0.0.1 ", "ftp://u:", "@", "Secret", "\\", "é", "\udcff"]
+)  # fmt: skip
+
+
+@settings(max_examples=1000)
+@given(st.lists(_PIECES, max_size=8).map("".join) | st.text(max_size=60))
+def test_the_gate_says_yes_wherever_a_rule_matches(text: str) -> None:
+    """The gate's contract, in both forms: False only where no rule can match."""
+    if any(rule.pattern.search(text) for rule in (*RULES, *PROSE_RULES)):
+        assert might_hold_secret(text), text
+        assert might_hold_secret(text.encode("utf-8", "surrogatepass")), text
 
 
 def test_private_key_blocks_lose_every_body_line_and_certificates_stay() -> None:

@@ -13,6 +13,7 @@ from bridge.guard import RouterNames
 from bridge.output import MAX_LINE_BYTES
 from bridge.secrets import redact_message
 from bridge.summary import DropSummary
+from syslog_receiver.parse import parse
 from syslog_receiver.render import Renderer
 
 STAMP = "2026-11-30T16:35:23.123456Z"
@@ -228,3 +229,40 @@ def test_the_spliced_head_makes_valid_json_even_without_parsed_fields() -> None:
         "source_port": 514,
         "transport": "tcp",
     }
+
+
+# -- the redaction gate over the datagram ---------------------------------------------------
+
+_HEADERS = st.sampled_from(
+    [
+        b"",
+        b"<189>",
+        b"<165>1 2026-11-30T16:35:23Z edge2 sshd 42 - ",
+        b"<30>Nov 30 16:35:23 core3 mgd: ",
+        b"<189>12: r1: *Nov 30 16:35:23: %PARSER-5-CFGLOG_LOGGEDCMD: User:a logged command:",
+    ]
+)
+_DATAGRAM_PIECES = st.sampled_from(
+    [b'[x@1 password="S3cret"]', b'[x@1 a="b\\"pass" c="word S3cret"]', b'[m k="v"]', b"[",
+     b'"', b"]", b"\\", b" ", b"-", b"password ", b"PassWord=", b"secret 5 ", b"key 7 ",
+     b"S3cret", b"pa", b"ss", b"snmp-server community ", b"publickey ", b"auth sha ", b"ENC ",
+     b"$1$", b"\xff", b"\xc3\xa9", b"\xe2\x80", b"\\x", b"ff", b"7 0822455D0A16", b"\r\n",
+     b"\x00"]
+)  # fmt: skip
+
+
+@settings(max_examples=500)
+@given(
+    st.builds(lambda head, rest: head + b"".join(rest), _HEADERS, st.lists(_DATAGRAM_PIECES))
+    | st.binary(max_size=80),
+    st.booleans(),
+)
+def test_the_gate_over_the_datagram_changes_no_line(data: bytes, include_raw: bool) -> None:
+    """The renderer tests the whole datagram for trigger words before any field: whatever
+    the datagram, its line is the one that testing every field would give."""
+    gated, ungated = Renderer(include_raw=include_raw), Renderer(include_raw=include_raw)
+    line = gated.render(parse(data, 0.0), data, "10.0.0.1", 514, "udp", STAMP)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("syslog_receiver.render.might_hold_secret", lambda text: True)
+        reference = ungated.render(parse(data, 0.0), data, "10.0.0.1", 514, "udp", STAMP)
+    assert line == reference
