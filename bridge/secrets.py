@@ -23,9 +23,9 @@ becomes :data:`REDACTED`; the keyword and the line around it stay, so a reader s
 secret is configured, and a diff still shows that it changed. When unsure this layer redacts:
 a hidden word costs a reader some context, a shown secret costs the network.
 
-Plain functions over strings: the syslog receiver uses :func:`might_hold_secret` as a cheap
-gate and :func:`redact_line` behind it; the config uploader adds its vendor rules to
-:data:`RULES` and uses the same span machinery.
+Plain functions over strings: the syslog receiver uses :func:`might_hold_secret` on a whole
+datagram as a cheap gate and :func:`redact_message` behind it; the config uploader adds its
+vendor rules to :data:`RULES` and uses the same span machinery.
 """
 
 from __future__ import annotations
