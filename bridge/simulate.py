@@ -29,14 +29,16 @@ import ntplib
 from bridge.logging import get_logger
 from bridge.settings import (
     HostPort,
+    address,
     choice,
+    count,
     credentials,
-    host_port,
     load_settings,
-    non_negative_float,
     option,
+    per_second,
     positive_float,
-    positive_int,
+    seconds,
+    seconds_or_off,
 )
 
 PROG = "edge-bridge simulate-router"
@@ -62,13 +64,11 @@ def _url(text: str) -> str:
 class SimulatorSettings:
     """Act as a router pointed at edge-bridge: syslog, NTP queries and config uploads."""
 
-    syslog: HostPort = option(
-        HostPort("127.0.0.1", 5514), parse=host_port, help="syslog receiver address"
-    )
+    syslog: HostPort = address(HostPort("127.0.0.1", 5514), "syslog receiver address")
     transport: str = option(
         "udp", parse=choice("udp", "tcp"), help="syslog transport (tcp frames by octet count)"
     )
-    ntp: HostPort = option(HostPort("127.0.0.1", 10123), parse=host_port, help="NTP server")
+    ntp: HostPort = address(HostPort("127.0.0.1", 10123), "NTP server")
     config_url: str = option(
         "http://127.0.0.1:8080/upload/{name}-config",
         parse=_url,
@@ -92,23 +92,17 @@ class SimulatorSettings:
         "--config-credentials reads them from a file instead)",
     )
     name: str = option("rtr-sim-1", parse=_router_name, help="router hostname")
-    rate: float = option(20.0, parse=non_negative_float, help="syslog messages/s (0: none)")
-    burst_every: float = option(
-        30.0, parse=non_negative_float, help="seconds between syslog bursts (0: none)"
-    )
-    burst_size: int = option(200, parse=positive_int, help="messages in one burst")
-    ntp_every: float = option(
-        5.0, parse=non_negative_float, help="seconds between NTP queries (0: none)"
-    )
+    rate: float = per_second(20.0, "syslog messages/s (0: none)")
+    burst_every: float = seconds_or_off(30.0, "seconds between syslog bursts (0: none)")
+    burst_size: int = count(200, "messages in one burst")
+    ntp_every: float = seconds_or_off(5.0, "seconds between NTP queries (0: none)")
     max_offset: float = option(
         1.0, parse=positive_float, help="an NTP answer further off than this counts as failed"
     )
-    upload_every: float = option(
-        60.0, parse=non_negative_float, help="seconds between config uploads (0: none)"
-    )
-    change_every: int = option(3, parse=positive_int, help="the config changes every N uploads")
-    duration: float = option(60.0, parse=non_negative_float, help="seconds to run (0: forever)")
-    timeout: float = option(5.0, parse=positive_float, help="seconds to wait for an answer")
+    upload_every: float = seconds_or_off(60.0, "seconds between config uploads (0: none)")
+    change_every: int = count(3, "the config changes every N uploads")
+    duration: float = seconds_or_off(60.0, "seconds to run (0: forever)")
+    timeout: float = seconds(5.0, "seconds to wait for an answer")
     seed: int = option(0, parse=int, help="seed of the message generator (same seed, same lines)")
 
 

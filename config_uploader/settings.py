@@ -8,18 +8,20 @@ from bridge.settings import (
     CommonSettings,
     HostPort,
     IPNetwork,
+    address,
     allow_option,
-    boolean,
-    byte_size,
+    burst,
+    count,
     credentials,
     duration,
-    host_port,
     inventory_option,
-    non_negative_float,
     option,
-    positive_float,
-    positive_int,
+    per_second,
     router_option,
+    seconds,
+    seconds_or_off,
+    size,
+    switch,
 )
 from config_uploader.compliance.rules import Rules, load_rules
 from config_uploader.store import parse_s3_url
@@ -51,10 +53,9 @@ def compliance_rules(text: str) -> Rules | None:
 class ConfigSettings(CommonSettings):
     """Receive router config uploads, keep every version, redact secrets, report drift."""
 
-    listen: HostPort = option(
+    listen: HostPort = address(
         HostPort("0.0.0.0", 8080),
-        parse=host_port,
-        help="HTTP listen address for uploads, the read API and GET /healthz",
+        "HTTP listen address for uploads, the read API and GET /healthz",
     )
     store: str = option(
         DEFAULT_STORE,
@@ -76,44 +77,29 @@ class ConfigSettings(CommonSettings):
         help="YAML rules of the features to judge per vendor against the desired config "
         "(deploy/compliance/pci.yaml); unset = no compliance verdicts",
     )
-    unsaved_grace: float = option(
+    unsaved_grace: float = seconds_or_off(
         3600.0,
-        parse=non_negative_float,
-        help="seconds a router's running config may differ from its startup config before "
+        "seconds a router's running config may differ from its startup config before "
         "the unsaved metric says so",
     )
-    max_body: int = option(
+    max_body: int = size(
         16 * 1024 * 1024,
-        parse=byte_size,
-        help="largest request body accepted, and the most config bytes one request may "
+        "largest request body accepted, and the most config bytes one request may "
         "decode to (gzip undone, all multipart parts together)",
     )
-    max_lines: int = option(
-        200_000, parse=positive_int, help="most lines one uploaded config may have"
+    max_lines: int = count(200_000, "most lines one uploaded config may have")
+    max_line_length: int = size(64 * 1024, "longest line an uploaded config may have")
+    max_pending: int = size(
+        64 * 1024 * 1024, "request body bytes held at once across all uploads; past it, 503"
     )
-    max_line_length: int = option(
-        64 * 1024, parse=byte_size, help="longest line an uploaded config may have"
-    )
-    max_pending: int = option(
-        64 * 1024 * 1024,
-        parse=byte_size,
-        help="request body bytes held at once across all uploads; past it, 503",
-    )
-    header_timeout: float = option(
+    header_timeout: float = seconds(
         10.0,
-        parse=positive_float,
-        help="seconds a connection may take to send a request head (also the idle time "
-        "allowed between requests)",
+        "seconds a connection may take to send a request head (also the idle time allowed "
+        "between requests)",
     )
-    body_timeout: float = option(
-        60.0, parse=positive_float, help="seconds a request may take to send its body"
-    )
-    max_connections: int = option(
-        512, parse=positive_int, help="open HTTP connections in total; more are closed at once"
-    )
-    max_connections_per_address: int = option(
-        32, parse=positive_int, help="open HTTP connections per source address"
-    )
+    body_timeout: float = seconds(60.0, "seconds a request may take to send its body")
+    max_connections: int = count(512, "open HTTP connections in total; more are closed at once")
+    max_connections_per_address: int = count(32, "open HTTP connections per source address")
     allow: tuple[IPNetwork, ...] = allow_option(
         "source networks allowed to connect (repeat; none = everyone)"
     )
@@ -147,37 +133,22 @@ class ConfigSettings(CommonSettings):
         metavar="USER:PASSWORD",
         help="one reader credential besides the file's, hashed at start",
     )
-    allow_unredacted: bool = option(
-        False,
-        parse=boolean,
-        help="let readers read a stored version unredacted with ?redacted=0",
-    )
-    rate_limit: float = option(
+    allow_unredacted: bool = switch("let readers read a stored version unredacted with ?redacted=0")
+    rate_limit: float = per_second(
         10.0,
-        parse=non_negative_float,
-        help="uploads per second per source address (an Oxidized host counts as one), "
-        "0 = unlimited",
+        "uploads per second per source address (an Oxidized host counts as one), 0 = unlimited",
     )
-    rate_burst: float = option(
-        200.0, parse=positive_float, help="uploads a source may send at once above --rate-limit"
+    rate_burst: float = burst(200.0, "uploads a source may send at once above --rate-limit")
+    read_rate_limit: float = per_second(
+        20.0, "read API requests per second per source address, 0 = unlimited"
     )
-    read_rate_limit: float = option(
-        20.0,
-        parse=non_negative_float,
-        help="read API requests per second per source address, 0 = unlimited",
-    )
-    read_rate_burst: float = option(
-        100.0, parse=positive_float, help="reads a source may send at once above the limit"
-    )
-    auth_failure_rate: float = option(
+    read_rate_burst: float = burst(100.0, "reads a source may send at once above the limit")
+    auth_failure_rate: float = per_second(
         0.2,
-        parse=non_negative_float,
-        help="failed logins per second per source address; past the burst the address gets "
-        "429 without its password being checked, 0 = unlimited",
+        "failed logins per second per source address; past the burst the address gets 429 "
+        "without its password being checked, 0 = unlimited",
     )
-    auth_failure_burst: float = option(
-        20.0, parse=positive_float, help="failed logins a source may make before the limit"
-    )
+    auth_failure_burst: float = burst(20.0, "failed logins a source may make before the limit")
     stale_after: float = option(
         25 * 3600.0,
         parse=duration,

@@ -8,18 +8,21 @@ from bridge.settings import (
     CommonSettings,
     HostPort,
     IPNetwork,
+    address,
     allow_option,
-    boolean,
+    burst,
     choice,
+    count,
     health_option,
-    host_port,
     host_port_default,
     non_negative_float,
     non_negative_int,
     option,
+    per_second,
     positive_float,
-    positive_int,
     router_option,
+    seconds,
+    switch,
 )
 from ntp_proxy.ecs import ECS_METADATA, KEYWORD, MetadataSource
 
@@ -39,9 +42,7 @@ class NtpSettings(CommonSettings):
     """NTP server for routers, serving time taken from the Amazon Time Sync Service."""
 
     health: HostPort = health_option(8123)
-    listen: HostPort = option(
-        HostPort("0.0.0.0", 10123), parse=host_port, help="UDP address that answers NTP clients"
-    )
+    listen: HostPort = address(HostPort("0.0.0.0", 10123), "UDP address that answers NTP clients")
     upstream: tuple[Upstream, ...] = option(
         (AMAZON_TIME_SYNC,),
         parse=upstream_entry,
@@ -57,17 +58,15 @@ class NtpSettings(CommonSettings):
         help="ecs-metadata: the task clock counts as synchronised only while ECS's "
         "ClockErrorBound (seconds, grown by 15 ppm since measured) stays below this",
     )
-    poll: float = option(16.0, parse=positive_float, help="seconds between upstream polls")
-    poll_burst: int = option(
+    poll: float = seconds(16.0, "seconds between upstream polls")
+    poll_burst: int = count(
         4,
-        parse=positive_int,
-        help="requests sent back to back each poll, the lowest-delay reply kept; 1 for "
+        "requests sent back to back each poll, the lowest-delay reply kept; 1 for "
         "rate-limited public servers",
     )
-    max_holdover: float = option(
+    max_holdover: float = seconds(
         3600.0,
-        parse=positive_float,
-        help="seconds without a valid upstream sample before the proxy is unsynchronised",
+        "seconds without a valid upstream sample before the proxy is unsynchronised",
     )
     max_offset: float = option(
         1.0,
@@ -88,10 +87,9 @@ class NtpSettings(CommonSettings):
         "name a router by its source address: its time evidence (ntp.clients) carries the name, "
         "and it is warned about when it stops asking or claims to be unsynchronised (repeat)"
     )
-    client_silence: float = option(
+    client_silence: float = seconds(
         7200.0,
-        parse=positive_float,
-        help="seconds without a request after which a named router is reported silent "
+        "seconds without a request after which a named router is reported silent "
         "(ntp.client_silent); above the longest poll of any router (RTX ntpdate: hourly)",
     )
     deny_response: str = option(
@@ -99,23 +97,17 @@ class NtpSettings(CommonSettings):
         parse=choice("kod", "drop"),
         help="what clients outside --allow get: a DENY kiss-o'-death or nothing",
     )
-    rate_limit: float = option(
-        8.0,
-        parse=non_negative_float,
-        help="requests per second allowed per client address; 0 disables the limit",
+    rate_limit: float = per_second(
+        8.0, "requests per second allowed per client address; 0 disables the limit"
     )
-    rate_burst: float = option(
-        64.0, parse=positive_float, help="requests a client may send at once above the rate"
-    )
+    rate_burst: float = burst(64.0, "requests a client may send at once above the rate")
     keys: str = option(
         "",
         metavar="FILE",
         help="chrony key file (ID TYPE KEY lines): requests with a MAC under one of its keys get "
         "a reply signed with that key, other MACs a crypto-NAK; mode 600 or 640",
     )
-    require_auth: bool = option(
-        False, parse=boolean, help="answer only requests with a valid MAC (needs --keys)"
-    )
+    require_auth: bool = switch("answer only requests with a valid MAC (needs --keys)")
     upstream_key: int = option(
         0,
         parse=non_negative_int,
@@ -129,9 +121,5 @@ class NtpSettings(CommonSettings):
         help="over the rate limit, still answer 1 in 2**N requests at random (chrony's "
         "ratelimit leak), so a spoofer using a router's address cannot silence it; 0: none",
     )
-    relay_timeout: float = option(
-        2.0, parse=positive_float, help="seconds to wait for the upstream's reply in relay mode"
-    )
-    relay_max_inflight: int = option(
-        1024, parse=positive_int, help="requests awaiting the upstream at once in relay mode"
-    )
+    relay_timeout: float = seconds(2.0, "seconds to wait for the upstream's reply in relay mode")
+    relay_max_inflight: int = count(1024, "requests awaiting the upstream at once in relay mode")

@@ -8,18 +8,19 @@ from bridge.settings import (
     CommonSettings,
     HostPort,
     IPNetwork,
+    address,
     allow_option,
-    boolean,
+    burst,
     byte_size,
+    count,
     duration,
     health_option,
-    host_port,
     inventory_option,
-    non_negative_float,
     option,
-    positive_float,
-    positive_int,
+    per_second,
     router_option,
+    size,
+    switch,
 )
 
 # The largest UDP payload: a datagram longer than this cannot exist, so it is also the
@@ -39,12 +40,8 @@ def message_size(text: str) -> int:
 class SyslogSettings(CommonSettings):
     """Receive router syslog over UDP and TCP and write one JSON line per message to stdout."""
 
-    udp: HostPort = option(
-        HostPort("0.0.0.0", 5514), parse=host_port, help="UDP listen address ([::]:5514 for IPv6)"
-    )
-    tcp: HostPort = option(
-        HostPort("0.0.0.0", 5514), parse=host_port, help="TCP listen address ([::]:5514 for IPv6)"
-    )
+    udp: HostPort = address(HostPort("0.0.0.0", 5514), "UDP listen address ([::]:5514 for IPv6)")
+    tcp: HostPort = address(HostPort("0.0.0.0", 5514), "TCP listen address ([::]:5514 for IPv6)")
     health: HostPort = health_option(8514)
     allow: tuple[IPNetwork, ...] = allow_option(
         "accept messages only from these networks (repeat; none = from anyone)"
@@ -53,36 +50,24 @@ class SyslogSettings(CommonSettings):
         "name a router by its source address; adds 'router' to its lines (repeat)"
     )
     inventory: str = inventory_option()
-    rate_limit: float = option(
+    rate_limit: float = per_second(
         2000.0,
-        parse=non_negative_float,
-        help=(
-            "messages per second accepted from one source address, 0 = no limit; drops are"
-            " counted and summarised in one warning per --metrics-interval"
-        ),
+        "messages per second accepted from one source address, 0 = no limit; drops are counted "
+        "and summarised in one warning per --metrics-interval",
     )
-    rate_burst: float = option(
-        10000.0, parse=positive_float, help="messages one source may send at once above the rate"
-    )
+    rate_burst: float = burst(10000.0, "messages one source may send at once above the rate")
     max_message_size: int = option(
         65536,
         parse=message_size,
         metavar="SIZE",
         help="longer UDP messages are cut and flagged; a longer TCP frame closes the connection",
     )
-    recv_buffer: int = option(
-        8 * 1024 * 1024,
-        parse=byte_size,
-        metavar="SIZE",
-        help="UDP socket receive buffer (absorbs bursts; capped by net.core.rmem_max)",
+    recv_buffer: int = size(
+        8 * 1024 * 1024, "UDP socket receive buffer (absorbs bursts; capped by net.core.rmem_max)"
     )
-    max_connections: int = option(
-        1024, parse=positive_int, help="open TCP connections per worker; more are refused"
-    )
-    max_connections_per_address: int = option(
-        16,
-        parse=positive_int,
-        help="open TCP connections per source address and worker; more are refused",
+    max_connections: int = count(1024, "open TCP connections per worker; more are refused")
+    max_connections_per_address: int = count(
+        16, "open TCP connections per source address and worker; more are refused"
     )
     tcp_idle_timeout: float = option(
         300.0,
@@ -90,9 +75,5 @@ class SyslogSettings(CommonSettings):
         help="a TCP connection silent this long is closed (keep it below the NLB's 350 s "
         "idle timeout, which drops flows without telling the target)",
     )
-    include_raw: bool = option(
-        False, parse=boolean, help="add the message as received, as 'raw', to each line"
-    )
-    workers: int = option(
-        1, parse=positive_int, help="processes sharing the ports with SO_REUSEPORT (one per vCPU)"
-    )
+    include_raw: bool = switch("add the message as received, as 'raw', to each line")
+    workers: int = count(1, "processes sharing the ports with SO_REUSEPORT (one per vCPU)")

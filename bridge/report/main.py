@@ -27,6 +27,7 @@ from bridge.settings import (
     add_options,
     duration,
     new_parser,
+    non_negative_duration,
     option,
     positive_float,
     router_option,
@@ -41,7 +42,7 @@ PROG = "edge-bridge report"
 def moment(text: str) -> str:
     """An ISO 8601 time or a duration ago; checked here, resolved against the clock later."""
     if epoch(text) is None:
-        duration(text)  # raises with the message to show
+        non_negative_duration(text)  # raises with the message to show
     return text
 
 
@@ -49,7 +50,7 @@ def resolve(text: str, now: float) -> float | None:
     if not text:
         return None
     at = epoch(text)
-    return at if at is not None else now - duration(text)
+    return at if at is not None else now - non_negative_duration(text)
 
 
 @dataclasses.dataclass(frozen=True)
