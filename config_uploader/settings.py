@@ -13,7 +13,6 @@ from bridge.settings import (
     burst,
     count,
     credentials,
-    duration,
     inventory_option,
     option,
     per_second,
@@ -80,7 +79,7 @@ class ConfigSettings(CommonSettings):
     unsaved_grace: float = seconds_or_off(
         3600.0,
         "seconds a router's running config may differ from its startup config before "
-        "the unsaved metric says so",
+        "the unsaved metric says so; 0 = no grace, overdue at once",
     )
     max_body: int = size(
         16 * 1024 * 1024,
@@ -149,10 +148,9 @@ class ConfigSettings(CommonSettings):
         "without its password being checked, 0 = unlimited",
     )
     auth_failure_burst: float = burst(20.0, "failed logins a source may make before the limit")
-    stale_after: float = option(
+    stale_after: float = seconds(
         25 * 3600.0,
-        parse=duration,
-        help="a router of the inventory or of --desired without an upload for this long is "
+        "a router of the inventory or of --desired without an upload for this long is "
         "reported by config.stale",
     )
     evidence_log_group: tuple[str, ...] = option(
@@ -162,8 +160,7 @@ class ConfigSettings(CommonSettings):
         help="CloudWatch log group of the syslog and NTP daemons, whose evidence the page at / "
         "shows beside the config verdicts (repeat; none = those verdicts are unknown)",
     )
-    max_silence: float = option(
+    max_silence: float = seconds(
         86400.0,
-        parse=duration,
-        help="the page at / fails 10.3.3 for a router without a log message for this long",
+        "the page at / fails 10.3.3 for a router without a log message for this long",
     )

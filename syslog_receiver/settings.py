@@ -13,12 +13,12 @@ from bridge.settings import (
     burst,
     byte_size,
     count,
-    duration,
     health_option,
     inventory_option,
     option,
     per_second,
     router_option,
+    seconds,
     size,
     switch,
 )
@@ -69,10 +69,9 @@ class SyslogSettings(CommonSettings):
     max_connections_per_address: int = count(
         16, "open TCP connections per source address and worker; more are refused"
     )
-    tcp_idle_timeout: float = option(
+    tcp_idle_timeout: float = seconds(
         300.0,
-        parse=duration,
-        help="a TCP connection silent this long is closed (keep it below the NLB's 350 s "
+        "a TCP connection silent this long is closed (keep it below the NLB's 350 s "
         "idle timeout, which drops flows without telling the target)",
     )
     include_raw: bool = switch("add the message as received, as 'raw', to each line")

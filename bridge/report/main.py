@@ -25,12 +25,12 @@ from bridge.report.render import to_csv, to_html, to_json, to_text
 from bridge.report.verdicts import Rules, judge
 from bridge.settings import (
     add_options,
-    duration,
     new_parser,
     non_negative_duration,
     option,
     positive_float,
     router_option,
+    seconds,
     settings_from,
 )
 
@@ -73,10 +73,8 @@ class ReportSettings:
     router: tuple[tuple[str, str], ...] = router_option(
         "name an unnamed syslog source by its address, as the daemons do (repeat)"
     )
-    max_silence: float = option(
-        86400.0,
-        parse=duration,
-        help="10.3.3 fails for a router silent this long at the period's end",
+    max_silence: float = seconds(
+        86400.0, "10.3.3 fails for a router silent this long at the period's end"
     )
     max_skew: float = option(
         2.0, parse=positive_float, help="10.6 fails for log timestamps further off, in seconds"

@@ -17,7 +17,9 @@ from bridge.settings.values import (
     boolean,
     byte_size,
     cidr,
+    duration,
     host_port,
+    non_negative_duration,
     non_negative_float,
     positive_float,
     positive_int,
@@ -56,12 +58,12 @@ def option(
 def seconds(default: float, help: str) -> Any:
     """A timeout, interval or grace period (``90``, ``90s``, ``15m``, ``24h``): 0 is refused,
     since a span of nothing would close, poll or judge at once."""
-    return option(default, parse=positive_float, help=help)
+    return option(default, parse=duration, help=help)
 
 
 def seconds_or_off(default: float, help: str) -> Any:
     """A span of time where 0 turns the thing off; ``help`` must say what 0 does."""
-    return option(default, parse=non_negative_float, help=help)
+    return option(default, parse=non_negative_duration, help=help)
 
 
 def per_second(default: float, help: str) -> Any:

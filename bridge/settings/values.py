@@ -145,7 +145,7 @@ def _seconds(text: str) -> float:
 def duration(text: str) -> float:
     """``90``, ``90s``, ``15m``, ``24h``, ``30d`` -> seconds: a span that must pass (a timeout,
     an interval, a grace period), so never 0, which would fire at once."""
-    return _non_negative(_seconds(text))
+    return _positive(_seconds(text))
 
 
 def non_negative_duration(text: str) -> float:
