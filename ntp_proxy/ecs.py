@@ -5,7 +5,10 @@ On Fargate (platform 1.4+) ``${ECS_CONTAINER_METADATA_URI_V4}/task`` reports ``C
 (milliseconds between the host's clock and UTC, measured against the Amazon Time Sync Service)
 and ``ReferenceTimestamp`` (when that was measured). The host's clock is the task's clock, so
 this source's offset is zero and its root dispersion is the error bound, grown by 15 ppm since
-the measurement; it is usable only while SYNCHRONIZED with a bound below the limit.
+the measurement; it is usable only while SYNCHRONIZED with a bound below the limit. The names
+and types are the ECS agent's (aws/amazon-ecs-agent, ecs-agent/tmds/handlers/v4/state/
+response.go: a float64 bound, a time, a status string), each omitted when empty, so a document
+without a bound is refused rather than read as a bound of zero.
 """
 
 from __future__ import annotations

@@ -116,6 +116,20 @@ def parse_keys(lines: Iterable[str], source: str = "key file") -> dict[int, Key]
     return keys
 
 
+def keys_from_text(text: str, source: str) -> dict[int, Key]:
+    """The keys of a whole key file's text: at least one, or :class:`KeyFileError`.
+
+    The text comes from a file or, on Fargate (no host files, a read-only root), from a
+    Secrets Manager secret that ECS puts in the environment (``--keys-text``).
+    """
+    if not text.isascii():
+        raise KeyFileError(f"{source} is not ASCII")
+    keys = parse_keys(text.splitlines(), source)
+    if not keys:
+        raise KeyFileError(f"{source} holds no keys")
+    return keys
+
+
 def load_keys(path: Path) -> dict[int, Key]:
     """Read a key file that nobody but its owner (and group) can read or write.
 
@@ -131,12 +145,15 @@ def load_keys(path: Path) -> dict[int, Key]:
                 f"{path} is readable by others or writable by group or others "
                 f"(mode {stat.S_IMODE(info.st_mode):04o}); chmod 600 or 640 it"
             )
-        text = path.read_bytes().decode("ascii")
-    except UnicodeDecodeError:
-        raise KeyFileError(f"{path} is not an ASCII key file") from None
+        text = path.read_bytes().decode("ascii", errors="replace")
     except OSError as exc:
         raise KeyFileError(f"{path}: {exc.strerror}") from None
-    keys = parse_keys(text.splitlines(), str(path))
-    if not keys:
-        raise KeyFileError(f"{path} holds no keys")
-    return keys
+    return keys_from_text(text, str(path))
+
+
+def key_text(text: str) -> str:
+    """``--keys-text``: checked when the settings are read, so a bad secret stops the start;
+    empty means no keys, as an unset option does."""
+    if text:
+        keys_from_text(text, "key text")
+    return text

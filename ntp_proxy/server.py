@@ -29,7 +29,7 @@ from ntp_proxy.auth import Authenticator, find_mac, measure_mac_delays
 from ntp_proxy.clients import ROUTER_UNITS, ClientTable, router_metrics
 from ntp_proxy.clock import Clock, TransmitDelay, measure_precision
 from ntp_proxy.ecs import ECS_METADATA, MetadataSource, task_metadata_url
-from ntp_proxy.keys import Key, KeyFileError, load_keys
+from ntp_proxy.keys import Key, KeyFileError, keys_from_text, load_keys
 from ntp_proxy.packet import STRATUM_UNSYNC
 from ntp_proxy.poller import MAX_TIMEOUT, Poller
 from ntp_proxy.relay import Relay
@@ -56,20 +56,27 @@ PROBE_RUN = 4
 
 
 def read_keys(settings: NtpSettings, prog: str) -> dict[int, Key]:
-    """The ``--keys`` file, checked with the options that depend on it (exit 2 if unusable)."""
-    if not settings.keys:
+    """The keys of ``--keys`` or ``--keys-text``, checked with the options that depend on them
+    (exit 2 if unusable)."""
+    source = "--keys" if settings.keys else "--keys-text"
+    if settings.keys and settings.keys_text:
+        fail(prog, "--keys and --keys-text (EDGE_BRIDGE_KEYS_TEXT) both given: keep one")
+    if not (settings.keys or settings.keys_text):
         if settings.require_auth or settings.upstream_key:
             option = "--require-auth" if settings.require_auth else "--upstream-key"
-            fail(prog, f"{option} needs --keys")
+            fail(prog, f"{option} needs --keys or --keys-text")
         return {}
     if settings.mode == "relay":
-        fail(prog, "--keys works in serve mode only: a relayed reply is the upstream's")
+        fail(prog, f"{source} works in serve mode only: a relayed reply is the upstream's")
     try:
-        keys = load_keys(Path(settings.keys))
+        if settings.keys:
+            keys = load_keys(Path(settings.keys))
+        else:  # already checked when the settings were read (ntp_proxy.keys.key_text)
+            keys = keys_from_text(settings.keys_text, "key text")
     except KeyFileError as exc:
-        fail(prog, f"invalid --keys: {exc}")
+        fail(prog, f"invalid {source}: {exc}")
     if settings.upstream_key and settings.upstream_key not in keys:
-        fail(prog, f"--upstream-key {settings.upstream_key} is not in --keys")
+        fail(prog, f"--upstream-key {settings.upstream_key} is not in {source}")
     return keys
 
 

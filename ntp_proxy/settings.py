@@ -25,6 +25,7 @@ from bridge.settings import (
     switch,
 )
 from ntp_proxy.ecs import ECS_METADATA, KEYWORD, MetadataSource
+from ntp_proxy.keys import key_text
 
 AMAZON_TIME_SYNC = HostPort("169.254.169.123", 123)
 Upstream = HostPort | MetadataSource
@@ -107,12 +108,23 @@ class NtpSettings(CommonSettings):
         help="chrony key file (ID TYPE KEY lines): requests with a MAC under one of its keys get "
         "a reply signed with that key, other MACs a crypto-NAK; mode 600 or 640",
     )
-    require_auth: bool = switch("answer only requests with a valid MAC (needs --keys)")
+    keys_text: str = option(
+        "",
+        parse=key_text,
+        secret=True,
+        metavar="TEXT",
+        help="the same keys as the text of a key file, for a task without files (ECS puts a "
+        "Secrets Manager secret in the variable); never logged; prefer the variable to the "
+        "flag, which shows in ps",
+    )
+    require_auth: bool = switch(
+        "answer only requests with a valid MAC (needs --keys or --keys-text)"
+    )
     upstream_key: int = option(
         0,
         parse=non_negative_int,
         metavar="ID",
-        help="key ID from --keys that signs the requests to NTP upstreams, whose replies must "
+        help="key ID from the keys that signs the requests to NTP upstreams, whose replies must "
         "then carry a valid MAC under it; 0: none (the Amazon Time Sync Service takes none)",
     )
     rate_leak: int = option(

@@ -140,9 +140,10 @@ def chronyd_server(tmp_path: Path) -> Iterator[Chronyd]:
         server.stop()
 
 
-def proxy(*args: str) -> Daemon:
+def proxy(*args: str, env: dict[str, str] | None = None) -> Daemon:
     return Daemon.start(
-        ["ntp", "--listen", "127.0.0.1:0", "--health", "127.0.0.1:0", "--poll", "0.5", *args]
+        ["ntp", "--listen", "127.0.0.1:0", "--health", "127.0.0.1:0", "--poll", "0.5", *args],
+        env,
     )
 
 

@@ -18,7 +18,7 @@ from bridge.metrics import Counters
 from ntp_proxy.auth import Authenticator, Check, find_mac, measure_mac_delays
 from ntp_proxy.exchange import InvalidReply, sample_from_reply
 from ntp_proxy.exchange import request as upstream_request
-from ntp_proxy.keys import KeyFileError, load_keys, parse_keys
+from ntp_proxy.keys import MAX_KEY_ID, TYPES, KeyFileError, keys_from_text, load_keys, parse_keys
 from ntp_proxy.packet import HEADER_LEN, Packet, decode, encode, to_ntp
 from ntp_proxy.responder import COUNTERS, Responder, Verdict
 from tests.test_ntp_responder import NOW, synced_clock
@@ -110,6 +110,36 @@ def test_key_file_permissions_are_checked(tmp_path: Path) -> None:
     os.chmod(empty, 0o600)
     with pytest.raises(KeyFileError, match="no keys"):
         load_keys(empty)
+
+
+# Key values that can never occur in an error's fixed wording: whatever the line, an error
+# must not show one.
+KEY_VALUES = st.one_of(
+    st.text("0123456789abcdefxyz", min_size=8, max_size=70).map(lambda k: "HEX:" + k),
+    st.text("abcdefghijkQ0123456789", min_size=4, max_size=40).map(lambda k: "ASCII:Q" + k),
+    st.text("abcdefghijk0123456789", min_size=6, max_size=40).map(lambda k: "pw7" + k),
+)
+KEY_LINES = st.tuples(
+    st.integers(-1, 2**32 + 1).map(str) | st.sampled_from(["x", "", "#", "01"]),
+    st.sampled_from([*TYPES, "md5", "MD4", "AES", ""]),
+    KEY_VALUES,
+).map(" ".join)
+
+
+@settings(max_examples=300)
+@given(st.lists(KEY_LINES, max_size=6), st.sampled_from(["\n", "\r\n"]))
+def test_key_text_gives_keys_or_an_error_without_a_key(lines: list[str], end: str) -> None:
+    text = end.join(lines)
+    try:
+        keys = keys_from_text(text, "key text")
+    except KeyFileError as exc:
+        message = str(exc)
+        assert message.startswith("key text ") and "\n" not in message
+        for line in lines:
+            assert line.split()[-1] not in message
+    else:
+        assert keys and all(1 <= key_id <= MAX_KEY_ID for key_id in keys)
+        assert keys == parse_keys(lines)  # the file's parser, line for line
 
 
 @pytest.mark.parametrize(

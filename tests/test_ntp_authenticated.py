@@ -134,6 +134,57 @@ def test_upstream_key_signs_polls_and_checks_replies(tmp_path: Path) -> None:
         upstream.stop()
 
 
+def key_text(keys: dict[int, str]) -> str:
+    """A key file's text as Secrets Manager hands it to ECS: comments, CRLF, no final newline."""
+    lines = ["# edge-bridge NTP keys", *(f"{key_id}  {spec}" for key_id, spec in keys.items())]
+    return "\r\n".join(lines)
+
+
+def test_keys_from_the_environment_serve_chronyd(chronyd: Chronyd, tmp_path: Path) -> None:
+    """On Fargate the keys come from a secret in EDGE_BRIDGE_KEYS_TEXT, not from a file."""
+    served = {2: KEYS[2], 4: KEYS[4]}
+    client_keys = key_file(tmp_path / "client.keys", {**served, 7: KEYS[1]})
+    env = {"EDGE_BRIDGE_KEYS_TEXT": key_text(served)}
+    with proxy("--upstream", f"127.0.0.1:{chronyd.port}", "--require-auth", env=env) as daemon:
+        synchronised(daemon)
+        port = daemon.address("ntp", "listen")[1]
+        with ThreadPoolExecutor(3) as pool:
+            sha1, aes, unknown = pool.map(
+                lambda key_id: chronyd_client_with(
+                    [f"keyfile {client_keys}"], port, f"key {key_id}", maxsamples=2, timeout=5
+                ),
+                (2, 4, 7),
+            )
+        assert sha1 is not None and abs(sha1) < 0.001, "chronyd refused the SHA1-signed time"
+        assert aes is not None and abs(aes) < 0.001, "chronyd refused the AES-CMAC-signed time"
+        assert unknown is None, "a key the secret does not hold must get no time"
+        counts = health(daemon)[1]["counters"]
+        assert counts["replies_authenticated"] >= 4 and counts["auth_unknown_key"] >= 1
+        assert daemon.stop() == 0
+    output = daemon.stderr + str(daemon.lines())
+    assert "HEX:" not in output and AES_HEX not in output.upper()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (f"# keys\n1 MD5 HEX:{AES_HEX}\n2 SHA1 HEX:{AES_HEX[:-1]}", "key text line 3: HEX:"),
+        (f"1 AES128 HEX:{AES_HEX}00", "key text line 1: AES128 keys are 16 bytes"),
+        (f"1 MD4 ASCII:{AES_HEX}", "key text line 1: unknown type"),
+        (f"1 MD5 HEX:{AES_HEX}\n1 SHA1 HEX:{AES_HEX}", "line 2: key 1 defined twice"),
+        ("# rotated out, nothing left\n", "key text holds no keys"),
+        (f"1 MD5 ASCII:{AES_HEX}\u00e9", "key text is not ASCII"),
+    ],
+)
+def test_bad_key_text_stops_with_one_line_and_no_key(text: str, message: str) -> None:
+    result = run_command(["ntp"], env={"EDGE_BRIDGE_KEYS_TEXT": text})
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "invalid EDGE_BRIDGE_KEYS_TEXT (value not shown)" in result.stderr
+    assert message in result.stderr
+    assert AES_HEX[:8] not in result.stderr.upper()  # no part of any key
+
+
 @pytest.mark.parametrize(
     ("args", "mode", "message"),
     [
@@ -143,6 +194,9 @@ def test_upstream_key_signs_polls_and_checks_replies(tmp_path: Path) -> None:
         (["--keys", "{missing}"], None, "No such file"),
         (["--upstream-key", "3"], None, "--upstream-key needs --keys"),
         (["--keys", "{keys}", "--upstream-key", "99"], 0o600, "99 is not in --keys"),
+        (["--keys", "{keys}", "--keys-text", "1 tulip"], 0o600, "both given"),
+        (["--keys-text", "1 tulip", "--mode", "relay"], None, "--keys-text works in serve mode"),
+        (["--keys-text", "1 tulip", "--upstream-key", "3"], None, "3 is not in --keys-text"),
     ],
 )
 def test_bad_key_settings_stop_with_one_line(
@@ -154,3 +208,4 @@ def test_bad_key_settings_stop_with_one_line(
     assert result.returncode == 2 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and message in result.stderr
     assert "HEX:" not in result.stderr and "correcthorse" not in result.stderr
+    assert "tulip" not in result.stderr

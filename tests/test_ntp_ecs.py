@@ -64,6 +64,12 @@ def test_synchronized_document_vouches_for_the_task_clock() -> None:
         (task_document(bound_ms=-1.0), "error_bound"),
         (b'{"Cluster": "x"}', "metadata"),  # no ClockDrift: EC2 launch type, older platform
         (b'{"ClockDrift": {"ClockErrorBound": "x"}}', "metadata"),
+        # the agent omits empty fields (omitempty): a status without a bound vouches for nothing
+        (
+            b'{"ClockDrift": {"ReferenceTimestamp": "2026-12-01T10:00:00Z", '
+            b'"ClockSynchronizationStatus": "SYNCHRONIZED"}}',
+            "metadata",
+        ),
         (b'{"ClockDrift": []}', "metadata"),
         (b"<html>", "metadata"),
         (b"", "metadata"),

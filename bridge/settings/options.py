@@ -38,10 +38,11 @@ def option(
 ) -> Any:
     """Declare one option as a dataclass field.
 
-    ``secret`` options (passwords) are never echoed in error messages.
+    ``secret`` options (passwords, keys) are never echoed in error messages nor in a repr.
     """
     return dataclasses.field(
         default=default,
+        repr=not secret,
         metadata={
             "help": help,
             "parse": parse,
