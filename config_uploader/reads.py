@@ -29,20 +29,18 @@ def store_name(name: str) -> str | None:
     return path_segment(canonical) if canonical else None
 
 
-# A router that has not uploaded for this long is stale: routers upload at least daily
-# (docs/routers.md), so a day and an hour of silence means the upload path is broken.
-STALE_AFTER = 25 * 3600.0
-
-
 class Reads:
-    """What ``GET /routers...`` shows; texts are redacted and diffed in a worker thread."""
+    """What ``GET /routers...`` shows; texts are redacted and diffed in a worker thread.
+
+    A router silent for ``stale_after`` (``--stale-after``, as ``config.stale`` uses) is
+    ``stale`` in its summary and in ``GET /compliance``."""
 
     def __init__(
         self,
         store: Store,
-        judge: Judge | None = None,
-        desired: DesiredSource | None = None,
-        stale_after: float = STALE_AFTER,
+        judge: Judge | None,
+        desired: DesiredSource | None,
+        stale_after: float,
     ) -> None:
         self.store = store
         self.judge = judge

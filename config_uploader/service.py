@@ -133,7 +133,7 @@ class ConfigService:
             settings.header_timeout,
         )
         self.gate = Gate(settings, self.counters, book, self.connections)
-        reads = Reads(self.store, self.judge, self.desired)
+        reads = Reads(self.store, self.judge, self.desired, settings.stale_after)
         self.app = UploadApp(settings, self, self.gate, self.pipeline, reads)
         self.warnings: list[str] = []
         if not book.enabled and not is_loopback(settings.listen.host):

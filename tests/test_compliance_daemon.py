@@ -330,3 +330,23 @@ def test_a_bad_rules_file_stops_the_daemon(tmp_path: Path, rules: str, message: 
     (line,) = done.stderr.strip().splitlines()
     assert "--compliance" in line and message in line and str(path) in line
     assert done.stdout == ""
+
+
+async def test_compliance_calls_a_router_stale_after_the_daemons_stale_after(start: Start) -> None:
+    """``GET /compliance`` and ``GET /routers`` use ``--stale-after``, as ``config.stale`` does."""
+    daemon = start("--stale-after=2s", "--metrics-interval=0.5")
+    async with aiohttp.ClientSession() as session:
+        await put(session, url(daemon, "/upload/dc1-rtr1-config"), CISCO)
+        status, fleet = await get(session, url(daemon, "/compliance"))
+        assert (status, fleet["stale"]) == (200, [])
+        status, router = await get(session, url(daemon, "/routers/dc1-rtr1"))
+        assert (status, router["stale"]) == (200, False)
+        daemon.wait_for(
+            lambda d: d.get("event") == "config.stale" and d.get("router") == "dc1-rtr1",
+            timeout=15,
+        )
+        status, fleet = await get(session, url(daemon, "/compliance"))
+        assert (status, fleet["stale"]) == (200, ["dc1-rtr1"])
+        status, routers = await get(session, url(daemon, "/routers"))
+        assert [r["stale"] for r in routers["routers"] if r["router"] == "dc1-rtr1"] == [True]
+    assert daemon.stop() == 0
