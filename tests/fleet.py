@@ -55,7 +55,7 @@ class FleetRun:
 
 
 def secrets_of(name: str) -> list[str]:
-    """The secret values router_config derives from the name (see bridge/simulate.py)."""
+    """The secret values router_config derives from the name (see bridge/simulate/upload.py)."""
     token = random.Random(name).getrandbits(64)
     return [
         f"{token:016x}",  # inside the enable and user secret hashes
