@@ -118,7 +118,7 @@ def _not_value(words: str) -> str:
 
 _SEPARATOR: Final = r"""["']?(?:\s*[=:>]\s*|\s+)"""
 # Names that end like a keyword but introduce no secret.
-_NOT_KEYWORD: Final = r"(?!(?:no-?password|trusted-key|key-?id)(?![\w.-]))"
+_NOT_KEYWORD: Final = r"(?!(?:no-?password|trusted-key|key-?id|auto-key|manual-key)(?![\w.-]))"
 # Public keys are never secrets, and not a reason to look closer (sshd logs "accepted
 # publickey for ..." all day): a "key" that ends one of these words is no keyword.
 _PUBLIC_KEYS: Final = ("publickey", "public-key", "pubkey", "hostkey", "sshkey", "ssh-key")
@@ -131,6 +131,8 @@ _KEYWORD: Final = (
     r"(?:[a-z0-9]*(?:password|passwd|passphrase|secret|" + _KEY + r"|psk|token)|pwd|phash"
     r"|key-?string|password-encrypt)(?![\w.-]))"
 )
+# The words one of which every keyword holds: the keyword rules' triggers.
+_KEYWORD_WORDS: Final = ("pass", "pwd", "secret", "key", "psk", "token", "phash")
 _COMMUNITY: Final = (
     r"(?<![\w.$=-])(?!snmp-community\b)(?:(?!send-|bgp-|large-|ext)[a-z0-9]+[-_])*"
     r"community(?:-name)?(?![\w.-])"
@@ -147,13 +149,7 @@ def _generic_rules(not_value: str) -> tuple[Rule, ...]:
     return (
         rule(
             _KEYWORD + _SEPARATOR + MARKERS + not_value + r"(?P<v>" + VALUE + ")",
-            "pass",
-            "pwd",
-            "secret",
-            "key",
-            "psk",
-            "token",
-            "phash",
+            *_KEYWORD_WORDS,
             # the index of a key in a key chain (or a Junos block), the key an NTP server is to use
             unless=r"(?:key chain\b.*|.*\{\s*)\n\s*key\s+\d+\s*\{?\s*"
             r"|.*\n.*(?<![\w-])(?:server|peer)\s.*\bkey\s+\d{1,5}\b[^=]*",
@@ -209,6 +205,30 @@ def _generic_rules(not_value: str) -> tuple[Rule, ...]:
             r"|nhrp\s+authentication|authentication\s+text)\s+(?!md5\b|text\b)(?P<v>" + VALUE + ")",
             "authentication",
         ),
+        # A "...key" whose value is announced by another "key" (PAN-OS "pre-shared-key key X"):
+        # the keyword rule takes that word for the value and cannot see past it.
+        rule(
+            r"key(?<=[\w-]key)\s+key\s+" + MARKERS + not_value + r"(?P<v>" + VALUE + ")",
+            "key",
+        ),
+        # Names no ending above announces: PAN-OS SNMP "authpwd"/"privpwd" and
+        # "snmp-community-string", GlobalProtect's "passcode".
+        rule(
+            r"(?<![\w.$=-])(?:authpwd|privpwd|(?:[a-z0-9]+-)*community-string|passcode)(?![\w.-])"
+            + _SEPARATOR
+            + MARKERS
+            + not_value
+            + r"(?P<v>"
+            + VALUE
+            + ")",
+            "pwd",
+            "community-string",
+            "passcode",
+        ),
+        # PAN-OS values encrypted with the master key ("-AQ==" and base64), wherever they
+        # stand, and its API keys (that shape base64-encoded again: "LUFRPT...").
+        rule(r"(?<![\w+/=-])(?P<v>-AQ==[A-Za-z0-9+/=]*)", "-aq==", flags=re.ASCII),
+        rule(r"(?<![\w+/])(?P<v>LUFRPT[A-Za-z0-9+/=]+)", "lufrpt", flags=re.ASCII),
     )
 
 
@@ -217,8 +237,9 @@ RULES: Final = _generic_rules(_not_value(_COMMAND_WORDS))
 PROSE_RULES: Final = _generic_rules(_not_value(_COMMAND_WORDS + "|" + _PROSE_WORDS))
 """The same rules for log prose, where ``password changed for user`` holds no secret."""
 # A log message that echoes a typed command (Cisco ``logged command:``, Junos ``command '...'``,
-# ``UI_CMDLINE_READ_LINE``, ``UI_CFGAUDIT_*``): config text, so the strict rules.
-_ECHO: Final = re.compile(r"command\b|cmdline|cfgaudit|cfglog", FLAGS)
+# ``UI_CMDLINE_READ_LINE``, ``UI_CFGAUDIT_*``, a PAN-OS CSV ``...,CONFIG,...`` log): config
+# text, so the strict rules.
+_ECHO: Final = re.compile(r"command\b|cmdline|cfgaudit|cfglog|,config,", FLAGS)
 
 _PEM_BEGIN: Final = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----", FLAGS)
 _PEM_END: Final = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----", FLAGS)

@@ -24,7 +24,8 @@ caller falls back to its static source-IP map, then to the source IP itself):
    says it is (every profile's places for ``"unknown"``): ``hostname X`` (IOS, NX-OS, ASA,
    EOS, AOS-CX), ``host-name X;`` (Junos; the least indented one, so a ``groups { re0 { ... }
    }`` copy loses to ``system``), ``set system host-name X`` (Junos, VyOS), ``set name=X``
-   under ``/system identity`` (RouterOS), ``set hostname X`` (FortiOS), and for Yamaha, which
+   under ``/system identity`` (RouterOS), ``set hostname X`` (FortiOS), ``<hostname>X</hostname>``
+   and ``set deviceconfig system hostname X`` (PAN-OS), and for Yamaha, which
    has no hostname, ``console prompt X`` else ``snmp sysname X``.
 
 Every name passes through :func:`canonical_name`: lower-cased (``RTR1`` from a file name and

@@ -57,6 +57,21 @@ LEAKED_BEFORE: list[tuple[str, str, str]] = [
     ("ntp authentication-key 3 md5 NtpMd5Key 7", "NtpMd5Key", "md5 "),
     ('add name=remote1 password=\\"RosPw Quoted\\" service=l2tp', "RosPw Quoted", "password="),
     ('add name=r2 password="RosPw\\"Inner" service=l2tp', 'RosPw\\"Inner', "password="),
+    # PAN-OS: a keyword whose first word is a keyword, names without a keyword ending
+    ("set network ike gateway g authentication pre-shared-key key PanPsk1", "PanPsk1", "key "),
+    (
+        "set deviceconfig system snmp-setting access-setting version v2c "
+        "snmp-community-string PanComm1",
+        "PanComm1",
+        "snmp-community-string ",
+    ),
+    ("                  <authpwd>PanAuthPw1</authpwd>", "PanAuthPw1", "<authpwd>"),
+    (
+        "set shared log-settings snmptrap t version v3 server s privpwd PanPriv1",
+        "PanPriv1",
+        "privpwd ",
+    ),
+    ("          <passcode>PanGpCode1</passcode>", "PanGpCode1", "<passcode>"),
 ]
 
 SHAPES: list[tuple[str, str]] = [
@@ -76,6 +91,9 @@ SHAPES: list[tuple[str, str]] = [
     (" vrrp 2 authentication text VrrpPlain", "VrrpPlain"),
     (" ip nhrp authentication NhrpKey", "NhrpKey"),
     ("-----BEGIN RSA PRIVATE KEY-----MIIEowInline", "MIIEowInline"),
+    # PAN-OS master-key encrypted values and API keys, whatever element holds them
+    ("  <kerberos-keytab>-AQ==KrbTab1/Zx9=Qw8+Er7==</kerberos-keytab>", "KrbTab1"),
+    ('<entry name="fw2">LUFRPT1QmFyZUtleTE9PQ==</entry>', "LUFRPT1QmFyZUtleTE9PQ=="),
     # a word that reads as English is still the value when nothing follows it (found by
     # hypothesis: ``enable secret 9 NONE`` kept its secret)
     ("enable secret 9 NONE", "NONE"),
@@ -102,6 +120,11 @@ INTACT = [
     "ip filter 200030 pass * 192.168.10.0/24 icmp * *",
     "set interfaces wireguard wg0 peer x public-key 'yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk='",
     "    authentication-order [ tacplus radius password ];",
+    "set network tunnel ipsec aws-vpn-1 auto-key ike-gateway aws-vgw-1",
+    "set network tunnel ipsec lab manual-key local-spi 00001002",
+    "set deviceconfig setting management api key lifetime 480",
+    "      <password-history-count>24</password-history-count>",
+    "set deviceconfig system snmp-setting access-setting version v3 users netmon view all",
 ]
 
 
@@ -273,6 +296,16 @@ TEMPLATES = [
     'add peer=aws secret="{q}"',
     'add source="/tool fetch user=b password=\\"{q}\\" upload=yes"',
     "set enabled=yes trap-community={s}",
+    # PAN-OS (set form, XML, and the brace form of CONFIG logs)
+    "set mgt-config users ops phash {s}",
+    "set network ike gateway g authentication pre-shared-key key {s}",
+    "set deviceconfig system snmp-setting access-setting version v2c snmp-community-string {s}",
+    "set deviceconfig system snmp-setting access-setting version v3 users u authpwd {s}",
+    "set shared server-profile radius r server s secret {s}",
+    "                  <privpwd>{s}</privpwd>",
+    "          <bind-password>{s}</bind-password>",
+    "netmon {{    view all;    authpwd {s};    privpwd {s};  }}",
+    "      agent-ui {{          passcode {s};        }}",
 ]
 
 

@@ -44,6 +44,8 @@ NAMES = {
     "vyos/config.boot": "dc2-vyos1",
     "vyos/dc2-vyos2.set": "dc2-vyos2",
     "aoscx/dc2-acc1.cfg": "dc2-acc1",
+    "panos/dc2-pa1.xml": "dc2-pa1",
+    "panos/dc2-pa2.set": "dc2-pa2",
 }
 # Of the corpus lines that hold no planted secret, at least this share must stay unchanged.
 INTACT_AT_LEAST = 0.99

@@ -142,3 +142,89 @@ def test_secrets_sent_by_logger_are_redacted_in_message_and_structured_data(
         "command": "set snmp community <redacted>",
         "password": "<redacted>",
     }
+
+
+# PAN-OS CONFIG logs name what was set: a command typed in the CLI with its value, a change
+# made in the web UI as the node before and after. Here (cmd, admin, client, result, path,
+# before-change-detail, after-change-detail) of each, and the secret in it.
+PANOS_CONFIG: list[tuple[str, str]] = [
+    (
+        "set,netops,CLI,Submitted,deviceconfig system snmp-setting access-setting version v2c "
+        "snmp-community-string PanCliComm,,",
+        "PanCliComm",
+    ),
+    (
+        "set,netops,CLI,Submitted,network ike gateway aws-vgw-1 authentication pre-shared-key "
+        "key PanCliPsk,,",
+        "PanCliPsk",
+    ),
+    (
+        "set,netops,CLI,Submitted,mgt-config users ops phash $5$pqrsbnvk$PanCliPhashZ4x9,,",
+        "PanCliPhashZ4x9",
+    ),
+    # an English word: as the value of a typed command it is still the secret
+    ("set,netops,CLI,Submitted,shared server-profile radius r server rad1 secret none,,", "none,"),
+    (
+        "edit,netops,Web,Submitted,deviceconfig system snmp-setting access-setting version v3 "
+        "users netmon,netmon {    view all;    authpwd -AQ==PanWebAuthOld0=Q1w2e3r4==;    "
+        "privpwd -AQ==PanWebPrivOld0=T5y6u7i8==;  } ,netmon {    view all;    authpwd "
+        "-AQ==PanWebAuthNew0=O9p8i7u6==;    privpwd -AQ==PanWebPrivNew0=Y5t4r3e2==;  } ",
+        "PanWeb",
+    ),
+    (
+        "edit,netops,Web,Submitted,vsys  vsys1 global-protect  global-protect-portal  gp-portal "
+        "client-config,,client-config {    agent-user-override-key PanGpOverride;    configs {"
+        "      all-users {        agent-ui {          passcode PanGpPasscode;        }      }"
+        "    }  } ",
+        "PanGp",
+    ),
+    (
+        "set,netops,Web,Submitted,shared server-profile http t format threat url-format "
+        "/api/?type=user-id&key=LUFRPT1QYW5BcGlLZXk9PQ==,,",
+        "LUFRPT1QYW5BcGlLZXk9PQ==",
+    ),
+]
+
+
+def panos_config_log(second: int, fields: str) -> str:
+    """A PAN-OS CONFIG log (CSV, the default format of PAN-OS 10-11) holding ``fields``."""
+    at = f"2026/12/01 09:40:{second:02d}"
+    return (
+        f"1,{at},013201012345,CONFIG,0,2561,{at},10.20.0.50,,{fields},73012345678901{second:04d},"
+        f"0x0,0,0,0,0,,dc2-pa1,0,,0,2026-12-01T09:40:{second:02d}.123+00:00"
+    )
+
+
+# SYSTEM logs name users and addresses, never a secret: they pass untouched.
+PANOS_SYSTEM = (
+    "1,2026/12/01 09:41:00,013201012345,SYSTEM,auth,2561,2026/12/01 09:41:00,,auth-fail,,0,0,"
+    "general,medium,\"failed authentication for user 'netops'. Reason: Invalid username/password."
+    ' From: 10.20.0.50.",7301234567890124000,0x0,0,0,0,0,,dc2-pa1,0,0,'
+    "2026-12-01T09:41:00.456+00:00"
+)
+
+
+def test_panos_config_logs_sent_by_logger_lose_their_secrets(receiver: Daemon) -> None:
+    _, port = receiver.address("syslog", "udp")
+    logger = peer("logger", "bsdutils")
+    sent: list[tuple[str, str]] = []
+    logs = [
+        (panos_config_log(n, fields), secret) for n, (fields, secret) in enumerate(PANOS_CONFIG)
+    ]
+    for log, secret in [*logs, (PANOS_SYSTEM, "")]:
+        text = marker()
+        subprocess.run(
+            [logger, "-n", "127.0.0.1", "-P", str(port), "-d", "--rfc5424=notq", "-t", "dc2-pa1",
+             "-p", "user.info", f"{log} {text}"],
+            check=True, timeout=10, capture_output=True,
+        )  # fmt: skip
+        sent.append((text, secret))
+    for text, secret in sent:
+        [line] = lines_with(receiver, text)
+        if secret:
+            assert secret not in json.dumps(line), line
+            assert line["redacted"] is True, line
+            assert ",CONFIG,0,2561," in str(line["message"])  # the rest of the log stays
+        else:
+            assert "redacted" not in line, line
+            assert str(line["message"]).startswith("1,2026/12/01 09:41:00,013201012345,SYSTEM,")
