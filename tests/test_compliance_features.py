@@ -4,6 +4,7 @@ forbidden lines, the percentage, and the report line that carries them redacted 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import orjson
@@ -127,6 +128,15 @@ def test_the_pci_rules_on_the_fixtures_judge_what_they_see() -> None:
     junos = lines_of(junos_text, "junos")
     failing = {v.feature.name for v in check(rules.features("junos"), junos, junos).failing()}
     assert failing == {"idle-timeout", "banner"}  # the fixture has neither: required
+    # PAN-OS: the XML and the set-form fixture read alike; neither sets an idle timeout
+    for name in ("dc2-pa1.xml", "dc2-pa2.set"):
+        text = normalise((DATA / "panos" / name).read_text(), "panos")
+        panos = lines_of(text, "panos")
+        result = check(rules.features("panos"), panos, panos)
+        assert {v.feature.name for v in result.failing()} == {"idle-timeout"}, name
+        telnet = lines_of(re.sub(r"disable-telnet( |>)yes", r"disable-telnet\1no", text), "panos")
+        result = check(rules.features("panos"), panos, telnet)
+        assert {v.feature.name for v in result.failing()} == {"idle-timeout", "ssh"}, name
 
 
 def test_report_is_redacted_and_bounded() -> None:

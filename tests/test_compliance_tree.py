@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config_uploader.compliance.tree import Line, difference, junos_set_lines, lines_of, render
+from config_uploader.compliance.tree import (
+    Line,
+    difference,
+    junos_set_lines,
+    lines_of,
+    panos_set_lines,
+    render,
+)
 from config_uploader.normalise import normalise
 from config_uploader.vendor import VENDORS
 
@@ -78,6 +85,68 @@ set system login message "Authorized access only"
     flat = junos_set_lines(brace.splitlines())
     assert flat[: len(sets.splitlines())] == sets.splitlines()
     assert paths(sets, "junos") == [(line,) for line in sets.splitlines()]
+
+
+def test_panos_xml_and_set_forms_agree() -> None:
+    xml = """<?xml version="1.0"?>
+<response status="success"><result>
+<config version="11.1.0" urldb="paloaltonetworks">
+  <devices>
+    <entry name="localhost.localdomain">
+      <deviceconfig>
+        <system>
+          <type>
+            <static/>
+          </type>
+          <hostname>dc2-pa1</hostname>
+          <login-banner>Authorised access &amp; logged</login-banner>
+          <ntp-servers>
+            <primary-ntp-server>
+              <ntp-server-address>10.20.0.123</ntp-server-address>
+            </primary-ntp-server>
+          </ntp-servers>
+        </system>
+      </deviceconfig>
+      <vsys>
+        <entry name="vsys1">
+          <rulebase>
+            <security>
+              <rules>
+                <entry name="dc2 to aws" uuid="4f0c2a6e-8b1d-4e3a-9c5f-2d7b6a1e0c93">
+                  <application>
+                    <member>ssl</member>
+                    <member>ssh</member>
+                  </application>
+                  <description>two
+lines</description>
+                  <action>allow</action>
+                </entry>
+              </rules>
+            </security>
+          </rulebase>
+        </entry>
+      </vsys>
+    </entry>
+  </devices>
+</config>
+</result></response>
+"""
+    sets = """set deviceconfig system type static
+set deviceconfig system hostname dc2-pa1
+set deviceconfig system login-banner "Authorised access & logged"
+set deviceconfig system ntp-servers primary-ntp-server ntp-server-address 10.20.0.123
+set rulebase security rules "dc2 to aws" application [ ssl ssh ]
+set rulebase security rules "dc2 to aws" description "two
+lines"
+set rulebase security rules "dc2 to aws" action allow
+"""
+    flat = panos_set_lines(xml.splitlines())
+    assert flat == panos_set_lines(sets.splitlines())
+    assert flat[4:6] == [
+        'set rulebase security rules "dc2 to aws" application ssl',
+        'set rulebase security rules "dc2 to aws" application ssh',
+    ]
+    assert paths(xml, "panos") == [(line,) for line in flat]
 
 
 def test_routeros_slash_sections() -> None:

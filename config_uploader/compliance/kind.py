@@ -3,8 +3,8 @@
 Routers upload both the same way (an HTTP PUT or POST of a text), so the request says which:
 ``?kind=startup`` (or a multipart field ``kind``), else the file name does (``copy
 startup-config http://.../rtr1-startup-config``, ``rtr1-startup.cfg``). Anything else is the
-running configuration, which is what routers upload on change. A Junos commit writes the
-active and the saved configuration at once, so a Junos upload stands for both.
+running configuration, which is what routers upload on change. A Junos or PAN-OS commit
+writes the active and the saved configuration at once, so such an upload stands for both.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ Kind = Literal["running", "startup"]
 KINDS: Final[tuple[Kind, ...]] = get_args(Kind)
 
 # Vendors whose uploaded configuration is, by construction, both the running and the saved one.
-COMMIT_IS_BOTH: Final = frozenset({"junos"})
+COMMIT_IS_BOTH: Final = frozenset({"junos", "panos"})
 
 # A file name (its last path part, extension dropped) that names a startup configuration.
 _STARTUP_NAME: Final = re.compile(r"(?:^|[-_.])startup(?:[-_]conf(?:ig|g))?$|startup-conf(?:ig|g)")

@@ -12,6 +12,9 @@ sections differs, and each is read its own way:
   rule fits both forms; ``#`` and ``/* */`` comments are skipped.
 * RouterOS: a ``/ip service`` line opens a section and the ``set``/``add`` lines below it are
   its children; ``#`` comments are skipped.
+* PAN-OS: as ``set`` commands too, whether uploaded as XML (``<deviceconfig><system>
+  <hostname>fw1</hostname>`` becomes ``set deviceconfig system hostname fw1``) or in ``set``
+  form; a list of members is one line per member in both.
 
 Input is normalised text (see ``normalise``); the cost is one pass over its lines.
 """
@@ -22,6 +25,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from html import unescape
 from typing import Final
 
 Path = tuple[str, ...]
@@ -53,6 +57,8 @@ def lines_of(text: str, vendor: str) -> list[Line]:
         return [Line((line,)) for line in junos_set_lines(raw)]
     if vendor == "routeros":
         return list(_slash_sections(raw))
+    if vendor == "panos":
+        return [Line((line,)) for line in panos_set_lines(raw)]
     return list(_indented(raw, _COMMENT.get(vendor, "!#")))
 
 
@@ -166,3 +172,74 @@ def junos_set_lines(raw: list[str]) -> list[str]:
             else:
                 out.append(" ".join(["set", *stack, words]))
     return out
+
+
+# PAN-OS XML as the firewall writes it, one element per line: an opening tag, a closing one, an
+# empty element, or a leaf with its text (closed on the line, or a value running over lines).
+_XML_ELEMENT: Final = re.compile(
+    r"<(?P<close>/)?(?P<tag>[\w.:-]+)(?P<attrs>[^>]*?)(?P<empty>/)?>(?P<text>[^<]*)(?P<end></)?"
+)
+_ENTRY_NAME: Final = re.compile(r"""\bname=(["'])(.*?)\1""")
+# Above the set form's first word: an API response's wrapper, the root, and on a firewall with
+# one virtual system the device itself and that system, which the set form leaves out.
+_PANOS_WRAPPERS: Final = ("response", "result", "config")
+_PANOS_IMPLIED: Final = (("devices", "localhost.localdomain"), ("vsys", "vsys1"))
+
+
+def panos_set_lines(raw: list[str]) -> list[str]:
+    """PAN-OS lines as ``set`` commands: XML flattened, ``set`` form kept, one per member."""
+    out: list[str] = []
+    stack: list[str] = []
+    value_end: str | None = None  # the closing tag of a value running over lines
+    for text in raw:
+        line = text.strip()
+        if value_end is not None:
+            value_end = None if value_end in line else value_end
+            continue
+        if line.startswith("set "):
+            out.extend(_one_per_member(line))
+            continue
+        element = _XML_ELEMENT.match(line)
+        if element is None or line.startswith(("<?", "<!")):
+            continue  # a declaration, a comment, or the text of a set-form value over lines
+        if element["close"]:
+            del stack[-1:]
+            continue
+        tag, value = element["tag"], unescape(element["text"]).strip()
+        name = _ENTRY_NAME.search(element["attrs"]) if tag == "entry" else None
+        word = _quoted(name.group(2)) if name else tag
+        if element["empty"]:
+            out.append(_set_line(stack, word))
+        elif element["end"]:
+            out.append(
+                _set_line(stack, _quoted(value) if tag == "member" else f"{word} {_quoted(value)}")
+            )
+        elif value:  # its first line, opening a quote as the set form does
+            out.append(_set_line(stack, f'{word} "{value}'))
+            value_end = f"</{tag}>"
+        else:
+            stack.append(word)
+    return out
+
+
+def _set_line(stack: list[str], last: str) -> str:
+    words = list(stack)
+    while words and words[0] in _PANOS_WRAPPERS:
+        del words[0]
+    for implied in _PANOS_IMPLIED:
+        if tuple(words[:2]) == implied:
+            del words[:2]
+    return " ".join(["set", *words, last])
+
+
+def _quoted(value: str) -> str:
+    """A value as the set form writes it: in double quotes when it holds a blank."""
+    return f'"{value}"' if not value or any(c.isspace() for c in value) else value
+
+
+def _one_per_member(line: str) -> list[str]:
+    """``set ... application [ ssl ssh ]`` as one line per member."""
+    head, bracket, members = line.partition(" [ ")
+    if not bracket or not members.endswith("]"):
+        return [line]
+    return [f"{head} {member}" for member in members[:-1].split()]
