@@ -59,8 +59,10 @@ class Shape:
             if self._run + first > self.max_line:
                 self._too_long_error()
             if self._too_long is None:
-                self._too_long = re.compile(rb"[^\n]{%d}" % (self.max_line + 1))
-            if self._too_long.search(chunk, first):
+                # Led by the newline, so each line is scanned once from its start: a pattern
+                # that may start anywhere rescans every line from each of its bytes.
+                self._too_long = re.compile(rb"\n[^\n]{%d}" % (self.max_line + 1))
+            if len(chunk) - first > self.max_line and self._too_long.search(chunk, first):
                 self._too_long_error()
             self._run = len(chunk) - chunk.rfind(b"\n") - 1
         if self._run > self.max_line:

@@ -14,7 +14,8 @@ diff, only not a minimal one.
 
 An upload is diffed twice (against its previous version and against the desired config), and
 the previous and the desired texts are diffed again by later uploads: a :class:`Text` holds a
-text with its lines and private key blocks found once, for every diff it takes part in.
+text with its lines, its private key blocks and the redacted twins of the lines diffs have
+shown, each found once, for every diff it takes part in.
 
 A diff can be far larger than one stdout line may be: ``bridge.output.fit`` spreads it over
 lines with ``part``/``parts``, cut at line ends where it can and inside a line where it must.
@@ -22,7 +23,7 @@ lines with ``part``/``parts``, cut at line ends where it can and inside a line w
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from difflib import SequenceMatcher
 from typing import Final
 
@@ -36,15 +37,17 @@ Opcode = tuple[str, int, int, int, int]
 
 
 class Text:
-    """A normalised text split into lines once, for any number of diffs."""
+    """A normalised text split into lines once, for any number of diffs; each line it shows
+    is redacted once, however many diffs show it."""
 
-    __slots__ = ("_private_keys", "lines", "text")
+    __slots__ = ("_private_keys", "_redacted", "lines", "text")
 
     def __init__(self, text: str, lines: list[str] | None = None) -> None:
         """``lines`` is ``text`` split at newlines, without a last empty one, if known."""
         self.text = text
         self.lines = _lines(text) if lines is None else lines
         self._private_keys: dict[int, str] | None = None
+        self._redacted: dict[int, str] = {}
 
     @property
     def private_keys(self) -> dict[int, str]:
@@ -53,10 +56,24 @@ class Text:
             self._private_keys = private_key_lines(self.lines, self.text)
         return self._private_keys
 
+    def redacted(self, indexes: Iterable[int]) -> Mapping[int, str]:
+        """The redacted twins of (at least) the lines at ``indexes``.
+
+        Redaction reads the whole text around a line, so a line's twin is the same whichever
+        lines are asked for with it: an upload's two diffs, and the next upload's diff against
+        it, redact only the lines no diff has shown yet.
+        """
+        known = self._redacted
+        missing = [k for k in indexes if k not in known]
+        if missing:
+            known.update(redact_some(self.lines, None, missing, self.private_keys))
+        return known
+
     @property
     def size(self) -> int:
-        """Roughly the bytes it holds in memory (text, line objects, the list)."""
-        return 2 * len(self.text) + 64 * len(self.lines)
+        """Roughly the bytes it holds in memory (text, line objects, the list, and room for
+        the redacted twins of every line)."""
+        return 2 * len(self.text) + 112 * len(self.lines)
 
 
 def unified_diff(
@@ -69,7 +86,11 @@ def unified_diff(
     tofile: str = "current",
     context: int = 3,
 ) -> str:
-    """The redacted unified diff from ``old`` to ``new`` (normalised texts); ``""`` if equal."""
+    """The redacted unified diff from ``old`` to ``new`` (normalised texts); ``""`` if equal.
+
+    ``vendor`` (and ``new_vendor`` when ``new`` is another family's) say what the texts are;
+    redaction applies every family's rules whatever they say.
+    """
     old_text = old.text if isinstance(old, Text) else old
     new_text = new.text if isinstance(new, Text) else new
     if old_text == new_text:
@@ -84,17 +105,9 @@ def unified_diff(
         return ""
     groups = list(_grouped(codes, context))
     # Only the lines shown are redacted (with the whole text as their context).
-    shown_a = redact_some(
-        a,
-        vendor,
-        (i for g in groups for _, i1, i2, _, _ in g for i in range(i1, i2)),
-        old.private_keys,
-    )
-    shown_b = redact_some(
-        b,
-        new_vendor or vendor,
-        (j for g in groups for t, _, _, j1, j2 in g if t != "equal" for j in range(j1, j2)),
-        new.private_keys,
+    shown_a = old.redacted(i for g in groups for _, i1, i2, _, _ in g for i in range(i1, i2))
+    shown_b = new.redacted(
+        j for g in groups for t, _, _, j1, j2 in g if t != "equal" for j in range(j1, j2)
     )
     out = [f"--- {fromfile}", f"+++ {tofile}"]
     for group in groups:

@@ -18,8 +18,8 @@ redaction is idempotent.
 It keeps the number of lines: :func:`redact_some` redacts just the lines a diff shows, using
 the rest as context (PEM blocks, ``\\``-continued lines, the section a line sits in), and the
 diff module compares unredacted lines but prints their redacted twins. Only lines holding a
-rule's trigger words meet its pattern (found by ``str.find`` over the whole text), which keeps
-a 64 KiB config in the low milliseconds.
+rule's trigger words meet its pattern (found by one Aho-Corasick pass over the whole text),
+which keeps a 64 KiB config in the low milliseconds.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from itertools import accumulate
 from typing import Final
+
+import ahocorasick_rs
 
 from bridge.secrets import REDACTED, RULES, Rule, lower, private_key_lines, settle, spans
 from config_uploader.vendor import Vendor
@@ -48,6 +50,10 @@ def _by_word(rules: Iterable[Rule]) -> dict[str, tuple[Rule, ...]]:
 
 
 _WORDS: Final = _by_word(_ALL)
+_WORD_LIST: Final = tuple(_WORDS)
+# All trigger words in one automaton, overlapping matches reported ("password" holds "pass"):
+# one pass over the lines instead of one str.find sweep per word.
+_FINDER: Final = ahocorasick_rs.AhoCorasick(_WORD_LIST, matchkind=ahocorasick_rs.MATCHKIND_STANDARD)
 
 
 def redact(text: str, vendor: Vendor | None = None) -> str:
@@ -86,25 +92,17 @@ def redact_some(
     return {k: changed.get(k, lines[k]) for k in wanted}
 
 
-def _hits(
-    lines: Sequence[str], indexes: Sequence[int], words: Iterable[str]
-) -> dict[int, set[str]]:
-    """For each line (of those at ``indexes``) holding any of ``words``, ASCII
-    case-insensitively, the words it holds.
-
-    One ``str.find`` sweep per word over the joined text: a few hundred microseconds for 64 KiB,
-    where a regular expression per line costs milliseconds.
-    """
+def _hits(lines: Sequence[str], indexes: Sequence[int]) -> dict[int, set[str]]:
+    """For each line (of those at ``indexes``) holding any rule's trigger word, ASCII
+    case-insensitively, the words it holds: one pass of :data:`_FINDER` over the joined lines
+    (no word holds a newline, so none is found across two)."""
     chosen = [lines[k] for k in indexes]
     low = lower("\n".join(chosen))
     starts = [0, *accumulate(len(line) + 1 for line in chosen)]
     found: dict[int, set[str]] = {}
-    for word in words:
-        at = low.find(word)
-        while at >= 0:
-            i = bisect_right(starts, at) - 1
-            found.setdefault(indexes[i], set()).add(word)
-            at = low.find(word, starts[i + 1])
+    for word, at, _ in _FINDER.find_matches_as_indexes(low, overlapping=True):
+        i = bisect_right(starts, at) - 1
+        found.setdefault(indexes[i], set()).add(_WORD_LIST[word])
     return found
 
 
@@ -163,7 +161,7 @@ def _redacted(
     """
     indexes: Sequence[int] = range(len(lines)) if wanted is None else _continued(lines, wanted)
     if prefilter:
-        hits = _hits(lines, indexes, _WORDS)
+        hits = _hits(lines, indexes)
     else:
         every = set(_WORDS)
         hits = {k: every for k in indexes}

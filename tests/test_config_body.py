@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from config_uploader.body import BodyError, TooLarge, decode_body, gunzip_capped
+from config_uploader.body import BodyError, Shape, TooLarge, decode_body, gunzip_capped
 
 
 def test_concatenated_members_and_trailing_padding() -> None:
@@ -45,3 +45,25 @@ def test_garbage_after_magic_is_refused_not_crashed(tail: bytes) -> None:
         gunzip_capped(b"\x1f\x8b" + tail, 10_000)
     except BodyError as exc:
         assert exc.reason in ("undecodable", "too_large")
+
+
+@given(
+    st.lists(st.sampled_from([b"a", b"bb", b"\n", b"c" * 7, b"\n\n"]), max_size=80),
+    st.integers(min_value=1, max_value=12),
+    st.integers(min_value=1, max_value=9),
+)
+def test_shape_refuses_a_line_over_the_cap_however_the_bytes_are_cut(
+    pieces: list[bytes], max_line: int, cut: int
+) -> None:
+    data = b"".join(pieces)
+    longest = max(len(line) for line in data.split(b"\n"))
+    shape = Shape(max_line=max_line)
+    try:
+        for at in range(0, len(data), cut):
+            shape.feed(data[at : at + cut])
+    except BodyError as exc:
+        assert exc.reason == "line_too_long"
+        assert longest > max_line
+    else:
+        assert longest <= max_line
+        assert shape.lines == data.count(b"\n")

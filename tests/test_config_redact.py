@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from config_uploader.diff import Text
 from config_uploader.normalise import decode, normalise
 from config_uploader.redact import REDACTED, redact, redact_lines, redact_some
 from config_uploader.vendor import VENDORS, Vendor, detect
@@ -695,6 +696,18 @@ def test_redacting_some_lines_agrees_with_redacting_all(sample: str) -> None:
         for offset in range(step):
             chosen = range(offset, len(lines), step)
             assert redact_some(lines, vendor, chosen) == {k: full[k] for k in chosen}
+
+
+@pytest.mark.parametrize("sample", sorted(SECRETS))
+def test_a_text_redacts_each_line_once_and_agrees_with_redacting_all(sample: str) -> None:
+    text, _ = decode((DATA / sample).read_bytes())
+    lines = text.split("\n")
+    full = redact_lines(lines, detect(text))
+    kept = Text(text, lines)
+    for step in (7, 3, 1):  # later steps ask again for lines an earlier one redacted
+        chosen = range(step // 2, len(lines), step)
+        shown = kept.redacted(chosen)
+        assert [shown[k] for k in chosen] == [full[k] for k in chosen]
 
 
 # Text made of the words secret rules react to, so that the rules actually meet.
