@@ -114,6 +114,14 @@ def test_no_features_for_the_vendor() -> None:
     assert result.percent is None and result.compliant
 
 
+# PAN-OS fixtures in its three forms, and the features each lacks
+PANOS_FIXTURES = (
+    ("dc2-pa1.xml", {"idle-timeout"}),
+    ("dc2-pa2.set", {"idle-timeout"}),
+    ("dc2-pa3.conf", set()),
+)
+
+
 def test_the_pci_rules_on_the_fixtures_judge_what_they_see() -> None:
     rules = load_rules(str(PCI))
     cisco = lines_of(CISCO, "cisco-ios")
@@ -128,15 +136,15 @@ def test_the_pci_rules_on_the_fixtures_judge_what_they_see() -> None:
     junos = lines_of(junos_text, "junos")
     failing = {v.feature.name for v in check(rules.features("junos"), junos, junos).failing()}
     assert failing == {"idle-timeout", "banner"}  # the fixture has neither: required
-    # PAN-OS: the XML and the set-form fixture read alike; neither sets an idle timeout
-    for name in ("dc2-pa1.xml", "dc2-pa2.set"):
+    # PAN-OS: XML, set and brace forms judged alike
+    for name, absent in PANOS_FIXTURES:
         text = normalise((DATA / "panos" / name).read_text(), "panos")
         panos = lines_of(text, "panos")
         result = check(rules.features("panos"), panos, panos)
-        assert {v.feature.name for v in result.failing()} == {"idle-timeout"}, name
-        telnet = lines_of(re.sub(r"disable-telnet( |>)yes", r"disable-telnet\1no", text), "panos")
-        result = check(rules.features("panos"), panos, telnet)
-        assert {v.feature.name for v in result.failing()} == {"idle-timeout", "ssh"}, name
+        assert {v.feature.name for v in result.failing()} == absent, name
+        telnet = re.sub(r"disable-telnet( |>)yes", r"disable-telnet\1no", text)
+        result = check(rules.features("panos"), panos, lines_of(telnet, "panos"))
+        assert {v.feature.name for v in result.failing()} == absent | {"ssh"}, name
 
 
 def test_report_is_redacted_and_bounded() -> None:

@@ -140,8 +140,45 @@ set rulebase security rules "dc2 to aws" description "two
 lines"
 set rulebase security rules "dc2 to aws" action allow
 """
+    brace = """! model: PA-3220
+config {
+  devices {
+    localhost.localdomain {
+      deviceconfig {
+        system {
+          type {
+            static;
+          }
+          hostname dc2-pa1;
+          login-banner "Authorised access & logged";
+          ntp-servers {
+            primary-ntp-server {
+              ntp-server-address 10.20.0.123;
+            }
+          }
+        }
+      }
+      vsys {
+        vsys1 {
+          rulebase {
+            security {
+              rules {
+                "dc2 to aws" {
+                  application [ ssl ssh ];
+                  action allow;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+"""
     flat = panos_set_lines(xml.splitlines())
     assert flat == panos_set_lines(sets.splitlines())
+    assert panos_set_lines(brace.splitlines()) == flat[:6] + flat[7:]  # no description
     assert flat[4:6] == [
         'set rulebase security rules "dc2 to aws" application ssl',
         'set rulebase security rules "dc2 to aws" application ssh',

@@ -46,6 +46,7 @@ NAMES = {
     "aoscx/dc2-acc1.cfg": "dc2-acc1",
     "panos/dc2-pa1.xml": "dc2-pa1",
     "panos/dc2-pa2.set": "dc2-pa2",
+    "panos/dc2-pa3.conf": "dc2-pa3",
 }
 # Of the corpus lines that hold no planted secret, at least this share must stay unchanged.
 INTACT_AT_LEAST = 0.99

@@ -13,8 +13,9 @@ sections differs, and each is read its own way:
 * RouterOS: a ``/ip service`` line opens a section and the ``set``/``add`` lines below it are
   its children; ``#`` comments are skipped.
 * PAN-OS: as ``set`` commands too, whether uploaded as XML (``<deviceconfig><system>
-  <hostname>fw1</hostname>`` becomes ``set deviceconfig system hostname fw1``) or in ``set``
-  form; a list of members is one line per member in both.
+  <hostname>fw1</hostname>`` becomes ``set deviceconfig system hostname fw1``), in the CLI's
+  brace form (``config { ... }``, read as Junos braces) or in ``set`` form; a list of members
+  is one line per member in all three; ``!`` comments (Oxidized's system info) are skipped.
 
 Input is normalised text (see ``normalise``); the cost is one pass over its lines.
 """
@@ -182,12 +183,17 @@ _XML_ELEMENT: Final = re.compile(
 _ENTRY_NAME: Final = re.compile(r"""\bname=(["'])(.*?)\1""")
 # Above the set form's first word: an API response's wrapper, the root, and on a firewall with
 # one virtual system the device itself and that system, which the set form leaves out.
-_PANOS_WRAPPERS: Final = ("response", "result", "config")
-_PANOS_IMPLIED: Final = (("devices", "localhost.localdomain"), ("vsys", "vsys1"))
+_PANOS_ABOVE: Final = re.compile(
+    r"(?:(?:response|result|config) )*(?:devices localhost\.localdomain )?(?:vsys vsys1 )?"
+)
 
 
 def panos_set_lines(raw: list[str]) -> list[str]:
-    """PAN-OS lines as ``set`` commands: XML flattened, ``set`` form kept, one per member."""
+    """PAN-OS lines as ``set`` commands: XML and braces flattened, ``set`` form kept, one per
+    member."""
+    raw = [text for text in raw if not text.lstrip().startswith("!")]
+    if any(text.strip() == "config {" for text in raw[:10]):
+        return [_set_form(line.removeprefix("set ")) for line in junos_set_lines(raw)]
     out: list[str] = []
     stack: list[str] = []
     value_end: str | None = None  # the closing tag of a value running over lines
@@ -223,13 +229,13 @@ def panos_set_lines(raw: list[str]) -> list[str]:
 
 
 def _set_line(stack: list[str], last: str) -> str:
-    words = list(stack)
-    while words and words[0] in _PANOS_WRAPPERS:
-        del words[0]
-    for implied in _PANOS_IMPLIED:
-        if tuple(words[:2]) == implied:
-            del words[:2]
-    return " ".join(["set", *words, last])
+    return _set_form(" ".join([*stack, last]))
+
+
+def _set_form(path: str) -> str:
+    """``set`` and ``path`` without what the set form leaves out above its first word."""
+    above = _PANOS_ABOVE.match(path)
+    return "set " + path[above.end() if above else 0 :]
 
 
 def _quoted(value: str) -> str:

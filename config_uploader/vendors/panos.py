@@ -1,9 +1,12 @@
-"""Palo Alto Networks PAN-OS firewalls: the XML running config and its ``set`` form.
+"""Palo Alto Networks PAN-OS firewalls: the running config as XML, braces or ``set`` lines.
 
-``show config running`` (or the XML API's configuration export) writes the whole device as
-XML, ``<config version="11.1.0" urldb="paloaltonetworks">`` with the firewall itself under
-``<devices><entry name="localhost.localdomain">``; with ``set cli config-output-format set``
-the same config comes as ``set deviceconfig system hostname fw1`` lines.
+The XML API's configuration export (and ``show config running`` after ``set cli
+config-output-format xml``) writes the whole device as ``<config version="11.1.0"
+urldb="paloaltonetworks">`` with the firewall itself under ``<devices><entry
+name="localhost.localdomain">``; the CLI's default format writes the same tree in braces
+(``config { devices { localhost.localdomain { deviceconfig { system { hostname fw1; ...``, as
+Oxidized collects it, after ``! model: PA-3220`` comments), and ``set`` format as ``set
+deviceconfig system hostname fw1`` lines.
 
 Every PAN-OS secret sits in an element or after a word that names it (``phash``,
 ``<secret>``, ``bind-password``, ``<key>`` under ``pre-shared-key``, ``authpwd``,
@@ -20,14 +23,16 @@ from config_uploader.vendors.profile import Profile
 
 PROFILE: Final = Profile(
     name="panos",
-    # The root element (attributes in either order), possibly inside an API <response>.
-    decisive=(r"""\s*<config\b[^>]*\burldb=["']""",),
+    # The XML root (attributes in either order, possibly inside an API <response>), the brace
+    # root, Oxidized's comment of "show system info".
+    decisive=(r"""\s*<config\b[^>]*\burldb=["']""", r"config \{$", r"! model: PA-"),
     hints=(
         r"\s*<deviceconfig>$",
         r"\s*<mgt-config>$",
         r"""\s*<entry name="localhost\.localdomain">$""",
         r"\s*<vsys>$",
         r"\s*<rulebase>$",
+        r"\s+(?:deviceconfig|mgt-config|localhost\.localdomain|rulebase) \{$",
         r"set deviceconfig (?:system|setting) ",
         r"set mgt-config users ",
         r"set network (?:interface ethernet|virtual-router|ike gateway|tunnel ipsec) ",
@@ -37,7 +42,8 @@ PROFILE: Final = Profile(
     ),
     # The firewall's own name; a Panorama template's copy is nested deeper and loses.
     hostname=(
-        r"(?P<indent>\s*)<hostname>(?P<name>[^<\s]+)</hostname>",
+        r"(?P<indent>[ \t]*)<hostname>(?P<name>[^<\s]+)</hostname>",
+        r"(?P<indent>[ \t]+)hostname (?P<name>[^\s;]+);$",
         r"set deviceconfig system hostname (?P<name>\S+)",
     ),
 )
