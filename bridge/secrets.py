@@ -15,7 +15,8 @@ must not leak. So this layer runs on every line, whatever the vendor, and redact
   Cisco type 7 strings, the password of URL userinfo (``scp://user:PASSWORD@host``), PEM
   private key blocks;
 * SNMP ``auth``/``priv`` passwords, the community of ``snmp-server host`` lines, and text
-  authentication of HSRP/VRRP/GLBP/NHRP: secrets that no keyword announces.
+  authentication of HSRP/VRRP/GLBP/NHRP: secrets that no keyword announces;
+* a keyword's value in brackets, as FortiOS logs a change (``cfgattr="psksecret[old->new]"``).
 
 A value is a double-quoted string (escapes honoured), an escaped-quoted one (``\\"...\\"``
 as RouterOS scripts write), a single-quoted one, or a word (a trailing ``;`` stays). Each value
@@ -229,6 +230,13 @@ def _generic_rules(not_value: str) -> tuple[Rule, ...]:
         # stand, and its API keys (that shape base64-encoded again: "LUFRPT...").
         rule(r"(?<![\w+/=-])(?P<v>-AQ==[A-Za-z0-9+/=]*)", "-aq==", flags=re.ASCII),
         rule(r"(?<![\w+/])(?P<v>LUFRPT[A-Za-z0-9+/=]+)", "lufrpt", flags=re.ASCII),
+        # FortiOS config-change logs: cfgattr="name[x]psksecret[old->new]status[up]"; the value
+        # runs to the "]" that ends the attribute (a next "name[", a quote, a blank or the end)
+        rule(
+            r"(?<![\w.-])[\w.-]*?(?:pass|pwd|secret|" + _KEY + r"|psk|token|phash)[\w.-]*\[(?!\*\])"
+            r"(?P<v>.*?)\](?=[\w.-]+\[|[\"'\s]|$)",
+            *_KEYWORD_WORDS,
+        ),
     )
 
 

@@ -186,6 +186,33 @@ def test_echoed_commands_get_no_english_exemption(message: str, secret: str | No
         assert f" {secret} " not in redacted and REDACTED in redacted, redacted
 
 
+# FortiOS logs a config change as cfgattr="attribute[value]" or "attribute[old->new]", the
+# attributes run together (docs.fortinet.com and community.fortinet.com log examples).
+FORTIOS_CHANGES = [
+    ('cfgpath="system.admin" cfgobj="ops" cfgattr="password[FgtAdm1nPw]"', "FgtAdm1nPw"),
+    ('cfgattr="psksecret[FgtOldPsk->FgtNewPsk]" msg="Edit aws"', "FgtNewPsk"),
+    ('cfgattr="psksecret[FgtOldPsk->FgtNewPsk]" msg="Edit aws"', "FgtOldPsk"),
+    ('cfgattr="name[u1]passwd[Fgt]Pw2]status[disable->enable]"', "Fgt]Pw2"),
+    ('cfgattr="type[radius]secret[Fgt Spaced Pw]"', "Spaced"),
+]
+
+
+@pytest.mark.parametrize(("line", "secret"), FORTIOS_CHANGES)
+def test_fortios_change_logs_lose_bracketed_secrets(line: str, secret: str) -> None:
+    for redacted in (redact_line(line), redact_message(line)):
+        assert secret not in redacted and "[" + REDACTED + "]" in redacted, redacted
+        assert "cfgattr=" in redacted
+
+
+def test_fortios_change_logs_keep_other_attributes() -> None:
+    line = 'cfgattr="name[testconfig]srcintf[port5]dstintf[port1->port2]action[accept]"'
+    assert redact_message(line) == line
+    masked = 'cfgattr="password[*]status[disable->enable]"'  # FortiOS masked it already
+    assert redact_message(masked) == masked
+    assert redact_message('cfgattr="name[u]password[x]status[up]"').endswith('status[up]"')
+    assert redact_line("ssh publickey[AAAAC3Nz]") == "ssh publickey[AAAAC3Nz]"
+
+
 def test_the_gate_lets_common_log_lines_pass_untouched() -> None:
     for line in (
         "%LINK-3-UPDOWN: Interface GigabitEthernet0/1, changed state to up",

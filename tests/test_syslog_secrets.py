@@ -66,6 +66,18 @@ ECHOES: list[tuple[str, str]] = [
         "FgtEchoPskEnc",
     ),
     (
+        '<189>date=2026-12-01 time=09:30:08 devname="dc2-fgt1" logid="0100044547" type="event" '
+        'subtype="system" action="Edit" cfgpath="system.admin" cfgobj="ops" '
+        'cfgattr="accprofile[super_admin]password[FgtEchoAdminPw]" msg="Edit ops {m}"',
+        "FgtEchoAdminPw",
+    ),
+    (
+        '<189>date=2026-12-01 time=09:30:08 devname="dc2-fgt1" logid="0100044547" type="event" '
+        'subtype="system" action="Edit" cfgpath="vpn.ipsec.phase1-interface" '
+        'cfgattr="psksecret[FgtEchoOldPsk->FgtEchoNewPsk]" msg="Edit aws {m}"',
+        "FgtEchoOldPsk",
+    ),
+    (
         "<190>Dec  1 09:30:09 dc2-vyos2 vyos-configd: set vpn ipsec authentication psk AWS "
         "secret 'VyosEchoPsk' {m}",
         "VyosEchoPsk",
