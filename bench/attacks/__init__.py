@@ -1,0 +1,1 @@
+"""The hostile clients of ``bench/hostile.py``: one module per listener attacked."""
