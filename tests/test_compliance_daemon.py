@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,9 @@ import aiohttp
 import pytest
 
 from bridge.output import MAX_LINE_BYTES
+from tests.config_daemons import DATA, ConfigDaemons, url
 from tests.procs import Daemon
 
-DATA = Path(__file__).parent / "data" / "configs"
 CISCO = (DATA / "cisco-ios" / "rtr1-confg").read_text()
 JUNOS = (DATA / "junos" / "mx1.set").read_text()
 YAMAHA = (DATA / "yamaha" / "rtx1210.txt").read_text()
@@ -58,7 +58,7 @@ vendors:
       lines: ["login timer "]
 """
 
-Start = Callable[..., Daemon]
+Start = ConfigDaemons
 
 
 @pytest.fixture
@@ -70,32 +70,12 @@ def start(tmp_path: Path) -> Iterator[Start]:
     (desired / "tokyo-edge1.txt").write_text(YAMAHA)
     rules = tmp_path / "rules.yaml"
     rules.write_text(RULES)
-    daemons: list[Daemon] = []
-
-    def _start(*extra: str) -> Daemon:
-        args = [
-            "config",
-            "--listen=127.0.0.1:0",
-            f"--store={tmp_path / 'store'}",
-            f"--desired={desired}",
-            f"--compliance={rules}",
-            *extra,
-        ]
-        daemon = Daemon.start(args)
-        daemons.append(daemon)
-        return daemon
-
-    yield _start
-    for daemon in daemons:
-        daemon.kill()
+    daemons = ConfigDaemons(tmp_path, f"--desired={desired}", f"--compliance={rules}")
+    yield daemons
+    daemons.close()
 
 
-def url(daemon: Daemon, path: str) -> str:
-    host, port = daemon.address("config", "listen")
-    return f"http://{host}:{port}{path}"
-
-
-async def put(session: aiohttp.ClientSession, target: str, body: str) -> dict[str, Any]:
+async def upload_ok(session: aiohttp.ClientSession, target: str, body: str) -> dict[str, Any]:
     async with session.put(target, data=body.encode()) as response:
         assert response.status == 200, await response.text()
         answer: dict[str, Any] = await response.json()
@@ -130,7 +110,7 @@ async def test_cisco_running_startup_compliance_and_remediation(start: Start) ->
     )
     async with aiohttp.ClientSession() as session:
         # the running config, drifted in three features
-        answer = await put(session, url(daemon, "/upload/dc1-rtr1-config"), drifted)
+        answer = await upload_ok(session, url(daemon, "/upload/dc1-rtr1-config"), drifted)
         assert (answer["router"], answer["drift"]) == ("dc1-rtr1", True)
         verdict = last(daemon, "config.compliance", "dc1-rtr1")
         assert (verdict["level"], verdict["version"], verdict["percent"]) == (
@@ -169,7 +149,7 @@ async def test_cisco_running_startup_compliance_and_remediation(start: Start) ->
         assert status == 403  # no --allow-unredacted
 
         # the startup config, as `copy startup-config http://...` names it: still the desired one
-        answer = await put(session, url(daemon, "/upload/dc1-rtr1-startup-config"), CISCO)
+        answer = await upload_ok(session, url(daemon, "/upload/dc1-rtr1-startup-config"), CISCO)
         assert answer["router"] == "dc1-rtr1" and answer["version"] == "00000001"
         unsaved = last(daemon, "config.unsaved", "dc1-rtr1")
         assert (unsaved["running"], unsaved["startup"], unsaved["overdue"]) == (
@@ -196,7 +176,7 @@ async def test_cisco_running_startup_compliance_and_remediation(start: Start) ->
         }
 
         # the operator fixes the router and saves: running and startup agree again
-        await put(session, url(daemon, "/upload/dc1-rtr1-config"), CISCO)
+        await upload_ok(session, url(daemon, "/upload/dc1-rtr1-config"), CISCO)
         assert last(daemon, "config.saved", "dc1-rtr1")["running"] == "00000002"
         assert last(daemon, "config.compliance", "dc1-rtr1", 1)["percent"] == 100.0
         status, fix = await get(session, url(daemon, "/routers/dc1-rtr1/remediation"))
@@ -228,7 +208,9 @@ async def test_junos_commit_is_both_and_hier_config_in_set_form(start: Start) ->
         "set system services ssh protocol-version v2\nset system services telnet",
     )
     async with aiohttp.ClientSession() as session:
-        await put(session, url(daemon, "/upload/dc1-mx1_juniper.conf_20261130_163523"), drifted)
+        await upload_ok(
+            session, url(daemon, "/upload/dc1-mx1_juniper.conf_20261130_163523"), drifted
+        )
         saved = last(daemon, "config.saved", "dc1-mx1")
         assert saved["running"] == saved["startup"] == "00000001"
         verdict = last(daemon, "config.compliance", "dc1-mx1")
@@ -336,7 +318,7 @@ async def test_compliance_calls_a_router_stale_after_the_daemons_stale_after(sta
     """``GET /compliance`` and ``GET /routers`` use ``--stale-after``, as ``config.stale`` does."""
     daemon = start("--stale-after=2s", "--metrics-interval=0.5")
     async with aiohttp.ClientSession() as session:
-        await put(session, url(daemon, "/upload/dc1-rtr1-config"), CISCO)
+        await upload_ok(session, url(daemon, "/upload/dc1-rtr1-config"), CISCO)
         status, fleet = await get(session, url(daemon, "/compliance"))
         assert (status, fleet["stale"]) == (200, [])
         status, router = await get(session, url(daemon, "/routers/dc1-rtr1"))

@@ -8,12 +8,11 @@ measures time: the timeouts are set to a second and the tests wait for their out
 from __future__ import annotations
 
 import asyncio
-import base64
 import gzip
 import socket
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,52 +21,23 @@ import pytest
 from argon2 import PasswordHasher
 
 from config_uploader.credentials import hash_password
+from tests.config_daemons import DATA, ConfigDaemons, basic, put, url
 from tests.procs import ROOT, Daemon
 
-DATA = Path(__file__).parent / "data" / "configs"
 CISCO = (DATA / "cisco-ios" / "rtr1-confg").read_bytes()
 
-Start = Callable[..., Daemon]
+Start = ConfigDaemons
 
 
 @pytest.fixture
 def start(tmp_path: Path) -> Iterator[Start]:
-    daemons: list[Daemon] = []
-
-    def _start(
-        *extra: str, env: dict[str, str] | None = None, listen: str = "127.0.0.1:0"
-    ) -> Daemon:
-        store = tmp_path / f"store{len(daemons)}"
-        daemon = Daemon.start(["config", "--listen", listen, "--store", str(store), *extra], env)
-        daemons.append(daemon)
-        return daemon
-
-    yield _start
-    for daemon in daemons:
-        daemon.kill()
-
-
-def url(daemon: Daemon, path: str) -> str:
-    host, port = daemon.address("config", "listen")
-    return f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}{path}"
-
-
-def basic(user: str, password: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+    daemons = ConfigDaemons(tmp_path)
+    yield daemons
+    daemons.close()
 
 
 def session_from(address: str = "127.0.0.1") -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=(address, 0)))
-
-
-async def put(
-    session: aiohttp.ClientSession, target: str, body: bytes, **kw: Any
-) -> tuple[int, Any]:
-    async with session.put(target, data=body, **kw) as response:
-        try:
-            return response.status, await response.json(content_type=None)
-        except ValueError:
-            return response.status, None
 
 
 async def counters(daemon: Daemon) -> dict[str, Any]:

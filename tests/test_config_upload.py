@@ -7,13 +7,12 @@ every refusal (401, 403, 413 including a gzip bomb, 400, 429) with its counter.
 from __future__ import annotations
 
 import asyncio
-import base64
 import gzip
 import hashlib
 import json
 import signal
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,44 +21,30 @@ import orjson
 import pytest
 
 from bridge.output import MAX_LINE_BYTES
+from tests.config_daemons import DATA, ConfigDaemons, put, url
 from tests.procs import Daemon, run_command
 
-DATA = Path(__file__).parent / "data" / "configs"
 CISCO = (DATA / "cisco-ios" / "rtr1-confg").read_bytes()
 JUNOS = (DATA / "junos" / "mx1_juniper.conf").read_bytes()
 YAMAHA = (DATA / "yamaha" / "rtx1210.txt").read_bytes()
 ROUTEROS = (DATA / "routeros" / "ccr1.rsc").read_bytes()
 EOS = (DATA / "eos" / "leaf1.cfg").read_bytes()
 
-Start = Callable[..., Daemon]
+Start = ConfigDaemons
 
 
 @pytest.fixture
 def start(tmp_path: Path) -> Iterator[Start]:
     """Start ``edge-bridge config`` on an ephemeral port with a store under ``tmp_path``."""
-    daemons: list[Daemon] = []
-
-    def _start(*extra: str, env: dict[str, str] | None = None, store: str | None = None) -> Daemon:
-        args = ["config", "--listen", "127.0.0.1:0", "--store", store or str(tmp_path / "store")]
-        daemon = Daemon.start([*args, *extra], env=env)
-        daemons.append(daemon)
-        return daemon
-
-    yield _start
-    for daemon in daemons:
-        daemon.kill()
-    assert [line for d in daemons for line in d.too_long] == [], "lines of 16 KiB or more"
+    daemons = ConfigDaemons(tmp_path)
+    yield daemons
+    daemons.close()
 
 
 def stopped(daemon: Daemon) -> Daemon:
     """SIGTERM and wait: every line the daemon wrote has then been read (no race with HTTP)."""
     assert daemon.stop() == 0
     return daemon
-
-
-def url(daemon: Daemon, path: str) -> str:
-    host, port = daemon.address("config", "listen")
-    return f"http://{host}:{port}{path}"
 
 
 def curl(*args: str) -> tuple[int, str]:
@@ -74,25 +59,9 @@ def curl(*args: str) -> tuple[int, str]:
     return int(status), body
 
 
-def basic(user: str, password: str) -> dict[str, str]:
-    token = base64.b64encode(f"{user}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
-
-
 def changed_config(base: bytes, n: int) -> bytes:
     """``base`` with one line added: a real change of configuration."""
     return base.rstrip(b"\n") + f"\ndescription change-{n}\n".encode()
-
-
-async def put(
-    session: aiohttp.ClientSession, target: str, body: bytes, **kw: Any
-) -> tuple[int, Any]:
-    async with session.put(target, data=body, **kw) as response:
-        text = await response.text()
-        try:
-            return response.status, json.loads(text)
-        except ValueError:
-            return response.status, text
 
 
 # -- upload forms -----------------------------------------------------------------------------
