@@ -233,3 +233,9 @@ def test_any_text_reads_and_renders(vendor: str, text: str) -> None:
     lines = lines_of(text, vendor)
     assert all(line.path and all(isinstance(part, str) for part in line.path) for line in lines)
     render(lines)
+
+
+@given(text=st.text(alphabet='<>/="! {};[]\nabcentrym', max_size=400))
+def test_any_panos_markup_flattens_to_set_lines(text: str) -> None:
+    # XML, braces and set lines cut anywhere: read without error, every line a set command
+    assert all(line.startswith("set ") for line in panos_set_lines(text.splitlines()))
