@@ -8,12 +8,13 @@ must not leak. So this layer runs on every line, whatever the vendor, and redact
 * the value after any secret-like keyword: a word ending in ``password``, ``passwd``,
   ``secret``, ``key``, ``psk``, ``passphrase``, ``token`` (``server-key``, ``auth-pwd``,
   ``psksecret``, ``private-key``, ``key-string``, ``pre-shared-key``...), a ``pass``/``pwd``
-  component, ``community`` (not BGP communities), ``phash``; separated by blanks, ``=``,
-  ``:`` or an XML ``>``; type markers in between stay readable (``7``, ``sha512``, ``ENC``,
-  ``ascii-text``, ``ciphertext``, ``hmac-sha2-256``...);
-* FortiOS ``ENC`` values, crypt-style hashes anywhere (``$1$ $5$ $6$ $8$ $9$ $sha512$``...),
-  Cisco type 7 strings, the password of URL userinfo (``scp://user:PASSWORD@host``), PEM
-  private key blocks;
+  component, ``community`` (not BGP communities), ``phash``, PAN-OS ``authpwd``/``privpwd``,
+  ``snmp-community-string`` and ``passcode``; separated by blanks, ``=``, ``:`` or an XML
+  ``>``; type markers in between stay readable (``7``, ``sha512``, ``ENC``, ``ascii-text``,
+  ``ciphertext``, ``hmac-sha2-256``...);
+* FortiOS ``ENC`` values, PAN-OS ``-AQ==`` values and ``LUFRPT`` API keys, crypt-style hashes
+  anywhere (``$1$ $5$ $6$ $8$ $9$ $sha512$``...), Cisco type 7 strings, the password of URL
+  userinfo (``scp://user:PASSWORD@host``), PEM private key blocks;
 * SNMP ``auth``/``priv`` passwords, the community of ``snmp-server host`` lines, and text
   authentication of HSRP/VRRP/GLBP/NHRP: secrets that no keyword announces;
 * a keyword's value in brackets, as FortiOS logs a change (``cfgattr="psksecret[old->new]"``).
