@@ -90,14 +90,42 @@ VALUE: Final = (
     r"""(?:<redacted>|\\"(?:(?!\\").)*(?:\\")?|"(?:[^"\\]|\\.)*"?|'[^']*'?"""
     r"""|(?![{}\[\]](?:[\s;]|$))[^\s;]+?(?=;?(?:\s|$)))"""
 )
-# Words between a keyword and its value that say how the value is written, not what it is;
-# possessive, so a marker never turns into the value when no value follows it.
-MARKERS: Final = (
-    r"(?:(?:\d{1,2}|level\s+\d+|type\s+\S+|encrypted|hashed|hash|sha512|sha256|sha-?1|md5"
-    r"|hmac-[\w-]+|sha|enc|ascii-text|hexadecimal|hex|ascii|text|plaintext|cleartext"
-    r"|ciphertext|unencrypted|nt-encrypted|cipher|irreversible-cipher|simple|local|remote"
-    r"|read-only|read-write|read|write|value|0x)\s+)*+"
+# Words between a keyword and its value that say how the value is written, not what it is.
+_MARKER_WORD: Final = (
+    r"(?:\d{1,2}|encrypted|hashed|hash|sha512|sha256|sha-?1|md5|hmac-[\w-]+|sha|enc|ascii-text"
+    r"|hexadecimal|hex|ascii|text|plaintext|cleartext|ciphertext|unencrypted|nt-encrypted|cipher"
+    r"|irreversible-cipher|simple|local|remote|read-only|read-write|read|write|value|0x)"
 )
+# with the two-word markers, which name a level or an algorithm: never a secret themselves.
+# Atomic, one way to read a word: a run of markers costs linear time to try.
+_MARKER: Final = (
+    rf"(?>(?:level\s+\d+|type\s+(?:{_MARKER_WORD}|[\w-]*(?:sha|md5|hmac|aes|des|cmac)[\w-]*)"
+    rf"|{_MARKER_WORD})(?![\w.-]))"
+)
+# The words a community may be announced with (``snmp-agent community read cipher X``,
+# ``snmp community read-only X``): any other word after ``community`` is the community.
+_COMMUNITY_MARKER: Final = r"(?>(?:read-only|read-write|read|write|simple|cipher)(?![\w.-]))"
+
+
+def _markers(marker: str) -> str:
+    """A run of ``marker`` words after a blank (``password=7`` is a value); possessive, so a
+    marker never turns into the value by backtracking: :func:`_run_as_value` decides that."""
+    return rf"(?:(?<=\s)(?:{marker}\s+)*+)?+"
+
+
+MARKERS: Final = _markers(_MARKER)
+
+
+def _to_value(marker: str, exempt: str) -> str:
+    """From a keyword's separator to its value: markers, or else a word that is no value.
+
+    After a marker no word is exempt: ``key 7 address`` is no command ``key address``.
+    """
+    return (
+        rf"(?>(?<=\s)(?:{marker}(?:\s+|$))++|{_not_value(exempt)})" if exempt else _markers(marker)
+    )
+
+
 # Words after a keyword that show it introduces no value: commands that merely carry a keyword
 # in their name (``key chain``, ``password encryption``); in log prose also English (``password
 # changed for``). Only where more follows on the line: a last word is the value (``enable secret
@@ -113,14 +141,19 @@ _PROSE_WORDS: Final = (
     r"|expired|failed|invalid|incorrect|accepted|rejected|required|not|none|with|and|or|in|at"
 )
 
+# Where a statement ends (a line, an echoed command, a ";"): a last word is the value.
+_END: Final = r"""[\s'"{\]]*(?:;|$)"""
+
 
 def _not_value(words: str) -> str:
-    return r"(?!(?:" + words + r")(?![\w-])(?=[ \t]*[^\s;])|\"\"(?!\S)|''(?!\S))"
+    return rf"""(?!(?<=\s)(?:{words})(?![\w-])(?!{_END})|""(?!\S)|''(?!\S))"""
 
 
 _SEPARATOR: Final = r"""["']?(?:\s*[=:>]\s*|\s+)"""
 # Names that end like a keyword but introduce no secret.
-_NOT_KEYWORD: Final = r"(?!(?:no-?password|trusted-key|key-?id|auto-key|manual-key)(?![\w.-]))"
+_NOT_KEYWORD: Final = (
+    r"(?!(?:no-?password|trusted-key|key-?id|auto-key|manual-key|config-key)(?![\w.-]))"
+)
 # Public keys are never secrets, and not a reason to look closer (sshd logs "accepted
 # publickey for ..." all day): a "key" that ends one of these words is no keyword.
 _PUBLIC_KEYS: Final = ("publickey", "public-key", "pubkey", "hostkey", "sshkey", "ssh-key")
@@ -139,18 +172,67 @@ _COMMUNITY: Final = (
     r"(?<![\w.$=-])(?!snmp-community\b)(?:(?!send-|bgp-|large-|ext)[a-z0-9]+[-_])*"
     r"community(?:-name)?(?![\w.-])"
 )
-# BGP communities are routing policy, not secrets.
+# BGP communities are routing policy, not secrets; their well-known names only where a
+# route map sets them (``trap-community=internet`` is an SNMP community).
 _NOT_COMMUNITY: Final = (
-    r"(?!(?:\d+:\d+|no-export|no-advertise|internet|local-as|additive|gshut)(?![\w:-])"
-    r"|\S+\s+members\b)"
+    r"(?!\d+:\d+(?![\w:-])|\S+\s+members\b|(?<=set community )"
+    r"(?:no-export|no-advertise|internet|local-as|additive|gshut)(?![\w:-]))"
 )
 
 
-def _generic_rules(not_value: str) -> tuple[Rule, ...]:
-    """The vendor-independent rules, with ``not_value`` telling a value from a word."""
+# A keyword as configs spell it (``password``, ``auth-pass``, ``server-key``), not a value
+# that merely ends like one (``NtpHmacKey``).
+_NAMED_KEYWORD: Final = (
+    r"(?:[a-z0-9]+-)*(?:password|passwd|passphrase|secret|key|psk|token|pass|pwd|community)"
+)
+# Words that begin the next clause after a secret in some family's syntax: ``priv`` after an
+# SNMP auth password, ``port`` after a TACACS+ secret, ``privilege`` after an ASA password.
+_CLAUSE: Final = (
+    r"auth|priv|localizedkey|engineid|ro|rw|view|group|authorization|clients|access|context"
+    r"|notify|port|vrf|timeout|privilege|role|version|single-connection|routing-instance"
+    r"|source-address|pbkdf2|prefer|ipv6"
+)
+
+
+def _run_as_value(marker: str, last: str, clause: str, commands: bool) -> str:
+    """The run of ``marker`` words (ending in a ``last``) that is itself the value: group ``vr``.
+
+    A secret may be spelled like a marker (``auth-pass plaintext ASCII priv ...``: the password
+    is ``ASCII``) or, with ``commands``, like a command word (``crypto isakmp key address
+    address 10.0.0.2``). Where such a run ends the line or is followed by a word that begins
+    another clause, no value followed it, so the run was the value: all of it goes, as it
+    cannot be told which of its words was the secret. A lookahead: a value after the run is
+    still looked for.
+    """
+    starts_clause = rf"(?!{marker}(?:\s|$))(?:{_NAMED_KEYWORD}|{clause}|{_COMMAND_WORDS})(?![\w.-])"
+    after_marker = rf"(?={_END}|\s+{starts_clause})"
+    run = rf"(?:{marker}\s+)*{last}{after_marker}"
+    if commands:
+        run += rf"|(?:{_COMMAND_WORDS})(?![\w-])(?=\s+{starts_clause})"
+    return rf"(?:(?<=\s)(?=(?P<vr>{run})))?"
+
+
+# The value after a word that no keyword ends, in a lookahead: a word taken for a value (``auth
+# sha priv priv aes 128 X``) still announces its own.
+_THEN_VALUE: Final = r"(?=(?P<v>" + VALUE + "))"
+_CIPHER: Final = r"(?:3?des\S*|aes\S*)(?:\s+\d+)?"
+
+
+def _after_keyword(exempt: str) -> str:
+    """From a keyword's separator on: the markers that are the value, or the value after them
+    (``exempt`` words are no value where more follows)."""
+    return (
+        _run_as_value(_MARKER, _MARKER_WORD, _CLAUSE, commands=True)
+        + rf"(?:{_to_value(_MARKER, exempt)}(?P<v>{VALUE}))?"
+    )
+
+
+def _generic_rules(prose: bool) -> tuple[Rule, ...]:
+    """The vendor-independent rules; in ``prose`` English words after a keyword are no value."""
+    exempt = _COMMAND_WORDS + "|" + _PROSE_WORDS if prose else _COMMAND_WORDS
     return (
         rule(
-            _KEYWORD + _SEPARATOR + MARKERS + not_value + r"(?P<v>" + VALUE + ")",
+            _KEYWORD + _SEPARATOR + _after_keyword(exempt),
             *_KEYWORD_WORDS,
             # the index of a key in a key chain (or a Junos block), the key an NTP server is to use
             unless=r"(?:key chain\b.*|.*\{\s*)\n\s*key\s+\d+\s*\{?\s*"
@@ -159,58 +241,63 @@ def _generic_rules(not_value: str) -> tuple[Rule, ...]:
         rule(
             _COMMUNITY
             + _SEPARATOR
-            + MARKERS
-            + not_value
-            + _NOT_COMMUNITY
-            + r"(?P<v>"
-            + VALUE
-            + ")",
+            + _run_as_value(_COMMUNITY_MARKER, _COMMUNITY_MARKER, _CLAUSE + r"|\d+", commands=False)
+            + rf"(?:{_to_value(_COMMUNITY_MARKER, _PROSE_WORDS if prose else '')}"
+            + rf"{_NOT_COMMUNITY}(?P<v>{VALUE}))?",
             "communit",
         ),
         rule(
             r"(?<![\w=-])md5\s+(?!\d+\s+key\b)"
             + MARKERS
-            + r"(?!key-string\b|key-chain\b|key\b)(?P<v>"
-            + VALUE
-            + ")",
+            + _not_value("key-string|key-chain|key")
+            + _THEN_VALUE,
             "md5",
         ),
-        rule(r"(?<![\w-])ENC\s(?P<v>" + VALUE + ")", "enc ", flags=re.ASCII),
+        rule(r"(?<![\w-])ENC\s" + _THEN_VALUE, "enc ", flags=re.ASCII),
         rule(
             r"(?<![\w$])(?P<v>\$(?:1|2[abxy]?|5|6|7|8|9|y|gy|sha1|sha256|sha512|apr1|md5)\$[^\s\"';]+)",
             "$",
         ),
         rule(r"(?<![\w-])7\s+(?P<v>[01]\d(?:[0-9a-f]{2}){3,})(?![\w])", "7 "),
-        # the password runs to the "@" even through a "/" (unencoded, it is still the secret)
-        rule(r"[a-z][a-z0-9+.-]*://[^\s/@:]*:(?P<v>[^\s@]*)@", "://"),
+        # the password runs to the last "@" even through a "/" or an "@" (unencoded, it is
+        # still the secret)
+        rule(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://[^\s/@:]*:(?P<v>\S*)@", "://"),
         rule(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----(?P<v>.+)", "private key"),
         rule(
-            r"(?<![\w-])auth\s+(?:md5|sha\S*)\s+(?!(?:auth|priv)-pass\b)(?P<v>" + VALUE + ")",
+            r"(?<![\w-])auth\s+(?:md5|sha\S*)\s+(?!(?:auth|priv)-pass\s+(?:plain|cipher)text\b)"
+            + _THEN_VALUE,
             "auth",
         ),
         rule(
-            r"(?<![\w-])priv\s+(?:(?:3?des\S*|aes\S*)(?:\s+\d+)?\s+)?"
-            r"(?!(?:auth|priv)-pass\b|\S+\s+priv-pass\b|(?:localizedkey|read|write|notify|context"
-            r"|access|match)\b)(?P<v>" + VALUE + ")",
+            # "priv aes-128 localizedkey": the cipher, or the password of an NX-OS user: both go
+            r"(?<![\w-])priv\s+(?:(?P<v2>" + _CIPHER + r"\s+localizedkey)(?=" + _END + ")"
+            r"|(?:" + _CIPHER + r"\s+(?!localizedkey\b))?"
+            r"(?!(?:auth|priv)-pass\s+(?:plain|cipher)text\b|\S+\s+priv-pass\b"
+            r"|(?:localizedkey|read|write|notify|context|access|match)(?![\w-])(?!" + _END + ")"
+            r"(?!\s+localizedkey\b))" + _THEN_VALUE + ")",
             "priv",
         ),
         rule(
+            # after "version 2c" comes the community, whatever it is called
             r"(?<![\w-])snmp-server\s+host\s+\S+(?:\s+(?:vrf|use-vrf|udp-port)\s+\S+)*"
-            r"(?:\s+(?:informs|traps))?(?:\s+version\s+(?:1|2c|3)(?:\s+(?:auth|noauth|priv))?)?\s+"
-            r"(?!community\b|version\b|informs\b|traps\b|vrf\b|\d+\.\d+\.\d+\.\d+)(?P<v>"
-            + VALUE
-            + ")",
+            r"(?:\s+(?:informs|traps))?(?:\s+version\s+(?:1|2c|3(?:\s+(?:auth|noauth|priv))?)\s+"
+            r"|\s+(?!\d+\.\d+\.\d+\.\d+)"
+            + _not_value("community|version|informs|traps|vrf")
+            + ")"
+            + _THEN_VALUE,
             "snmp-server host",
         ),
         rule(
             r"(?<![\w-])(?:(?:standby|vrrp|glbp)(?:\s+\d+)?\s+authentication(?:\s+text)?"
-            r"|nhrp\s+authentication|authentication\s+text)\s+(?!md5\b|text\b)(?P<v>" + VALUE + ")",
+            r"|nhrp\s+authentication|authentication\s+text)\s+"
+            + _not_value("md5|text")
+            + _THEN_VALUE,
             "authentication",
         ),
         # A "...key" whose value is announced by another "key" (PAN-OS "pre-shared-key key X"):
         # the keyword rule takes that word for the value and cannot see past it.
         rule(
-            r"key(?<=[\w-]key)\s+key\s+" + MARKERS + not_value + r"(?P<v>" + VALUE + ")",
+            r"key(?<=[\w-]key)\s+key" + _SEPARATOR + _after_keyword(exempt),
             "key",
         ),
         # Names no ending above announces: PAN-OS SNMP "authpwd"/"privpwd" and
@@ -218,11 +305,7 @@ def _generic_rules(not_value: str) -> tuple[Rule, ...]:
         rule(
             r"(?<![\w.$=-])(?:authpwd|privpwd|(?:[a-z0-9]+-)*community-string|passcode)(?![\w.-])"
             + _SEPARATOR
-            + MARKERS
-            + not_value
-            + r"(?P<v>"
-            + VALUE
-            + ")",
+            + _after_keyword(exempt),
             "pwd",
             "community-string",
             "passcode",
@@ -241,9 +324,9 @@ def _generic_rules(not_value: str) -> tuple[Rule, ...]:
     )
 
 
-RULES: Final = _generic_rules(_not_value(_COMMAND_WORDS))
+RULES: Final = _generic_rules(prose=False)
 """The vendor-independent rules: every line of every config, every echoed command."""
-PROSE_RULES: Final = _generic_rules(_not_value(_COMMAND_WORDS + "|" + _PROSE_WORDS))
+PROSE_RULES: Final = _generic_rules(prose=True)
 """The same rules for log prose, where ``password changed for user`` holds no secret."""
 # A log message that echoes a typed command (Cisco ``logged command:``, Junos ``command '...'``,
 # ``UI_CMDLINE_READ_LINE``, ``UI_CFGAUDIT_*``, a PAN-OS CSV ``...,CONFIG,...`` log): config

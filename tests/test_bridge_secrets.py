@@ -9,6 +9,8 @@ RouterOS escaped quotes).
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -24,6 +26,7 @@ from bridge.secrets import (
     redact_line,
     redact_message,
 )
+from tests.syntax_secrets import WORDS, kept, syntax_secrets
 
 # (line, the secret in it, what the redacted line keeps before the marker)
 LEAKED_BEFORE: list[tuple[str, str, str]] = [
@@ -125,6 +128,11 @@ INTACT = [
     "set deviceconfig setting management api key lifetime 480",
     "      <password-history-count>24</password-history-count>",
     "set deviceconfig system snmp-setting access-setting version v3 users netmon view all",
+    # a marker run that ends a line names an algorithm, not a secret, when a two-word marker
+    "set system ntp authentication-key 1 type sha256",
+    "key config-key password-encrypt",
+    "snmp-server group G v3 priv read V",
+    " set community no-export additive",
 ]
 
 
@@ -355,3 +363,113 @@ def test_url_password_runs_to_the_at_sign() -> None:
     assert redact_line(" path scp://backup:000/@10.0.0.80/x") == (
         " path scp://backup:<redacted>@10.0.0.80/x"
     )
+
+
+# -- secrets spelled like syntax: markers, command words, English, next clauses ------------
+
+# (line, the secret in it): fail-open cases that hypothesis and the exhaustive runs below found
+SPELLED_LIKE_SYNTAX: list[tuple[str, str]] = [
+    ("snmpv3 user u auth sha auth-pass plaintext ASCII priv aes priv-pass plaintext P", "ASCII"),
+    ("snmp-server community SHA256 RO", "SHA256"),
+    ("snmp-server community default RO 10", "default"),
+    ("snmp-server community read view V RO", "read"),
+    ("set enabled=yes trap-community=internet", "internet"),
+    ("crypto isakmp key address address 10.0.0.2", "address address"),
+    ("crypto isakmp key plaintext address 10.0.0.2", "plaintext"),
+    ("crypto isakmp key 6 type address 0.0.0.0 0.0.0.0", "type"),
+    ("key config-key password-encrypt MasterKey1", "MasterKey1"),
+    ("set system tacplus-server 10.0.0.1 secret plaintext port 49", "plaintext"),
+    ("username u password plaintext encrypted privilege 15", "plaintext"),
+    ("add name=u password=address service=l2tp", "address"),
+    ("enable secret 9 md5 ", "md5"),
+    ("snmp-server host 10.1.1.1 informs version 2c traps udp-port 162", "traps"),
+    ("snmp-server user u G v3 auth sha auth-pass priv aes 128 P2", "auth-pass"),
+    ("snmp-server user u G v3 auth sha priv priv aes 128 P2", "P2"),
+    ("snmp-server user admin network-admin auth md5 A1 priv aes-128 localizedkey", "aes-128"),
+    ("snmp-server user admin network-admin auth md5 A1 priv read localizedkey", "read"),
+    (" standby 2 authentication md5", "md5"),
+    (" ipv6 ospf authentication ipsec spi 256 md5 key", "md5 key"),
+    (" path scp://backup:@000@10.0.0.80/x", "@000"),
+]
+
+
+@pytest.mark.parametrize(("line", "secret"), SPELLED_LIKE_SYNTAX)
+def test_a_secret_spelled_like_syntax_is_still_the_secret(line: str, secret: str) -> None:
+    template = line.replace(secret, "{s}", 1)
+    redacted = redact_line(line)
+    assert kept(template, {"s": secret}, redacted) == [], redacted
+    assert redact_line(redacted) == redacted
+
+
+# Echoed commands end the message (Cisco) or a quoted string (Junos): "at the end" holds there.
+ECHO_FORMS = [
+    "%PARSER-5-CFGLOG_LOGGEDCMD: User:admin  logged command:{line}",
+    "UI_CMDLINE_READ_LINE: User 'root', command '{line} '",
+]
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+def test_no_word_of_syntax_survives_as_a_secret(template: str) -> None:
+    """Every word of syntax as the secret of every template, in config text and in echoes."""
+    echoes = [form.replace("{line}", template) for form in ECHO_FORMS]
+    shown = []
+    for word in WORDS:
+        values = {"s": word, "q": word}
+        line = template.format(**values)
+        if kept(template, values, redact_line(line)):
+            shown.append((word, redact_line(line)))
+        for echo in echoes:
+            message = echo.format(**values)
+            if kept(echo, values, redact_message(message)):
+                shown.append((word, redact_message(message)))
+    assert shown == []
+
+
+@given(template=st.sampled_from(TEMPLATES), secret=syntax_secrets(), text=syntax_secrets())
+def test_syntax_words_in_any_case_never_keep_their_secret(
+    template: str, secret: str, text: str
+) -> None:
+    values = {"s": secret, "q": text}
+    redacted = redact_line(template.format(**values))
+    assert kept(template, values, redacted) == [], redacted
+    assert redact_line(redacted) == redacted
+    echo = ECHO_FORMS[1].replace("{line}", template)
+    assert kept(echo, values, redact_message(echo.format(**values))) == []
+
+
+# Lines crafted to make a backtracking pattern go quadratic (or worse): runs of markers, of
+# two-word markers with two readings, of command words, keywords, ciphers, a URL never closed.
+# (head, a part repeated, tail)
+HOSTILE = {
+    "markers": ("password ", "7 ", ""),
+    "markers then a word": ("password ", "sha ", "x"),
+    "two-word markers": ("password ", "type sha ", "priv"),
+    "community markers": ("community ", "read ", "RO"),
+    "command words": ("key ", "chain ", ""),
+    "keywords": ("", "password ", ""),
+    "keywords and markers": ("", "password 7 ", ""),
+    "ciphers": ("priv ", "aes 128 ", "localizedkey"),
+    "host options": ("snmp-server host 10.0.0.1 ", "vrf x ", ""),
+    "url without at": ("scp://u:", "a", ""),
+    "echo": ("%PARSER-5-CFGLOG_LOGGEDCMD: logged command:password ", "plaintext ", "'"),
+}
+
+
+def cpu_seconds(line: str) -> float:
+    """The least CPU time of a few redactions, on this thread's clock."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.thread_time()
+        redact_message(line)
+        best = min(best, time.thread_time() - started)
+    return best
+
+
+@pytest.mark.parametrize(("head", "part", "tail"), HOSTILE.values(), ids=HOSTILE.keys())
+def test_hostile_lines_cost_linear_time(head: str, part: str, tail: str) -> None:
+    """32 KiB cost about 8x what 4 KiB cost (quadratic would be 64x): a ratio of two sizes, so
+    it holds on a loaded machine. Times under 50 us count as 50 us."""
+    count = 32 * 1024 // len(part)
+    small = cpu_seconds(head + part * (count // 8) + tail)
+    large = cpu_seconds(head + part * count + tail)
+    assert large < 24 * max(small, 50e-6), f"8x the line cost {large / small:.0f}x the time"

@@ -18,6 +18,7 @@ from config_uploader.diff import Text
 from config_uploader.normalise import decode, normalise
 from config_uploader.redact import REDACTED, redact, redact_lines, redact_some
 from config_uploader.vendor import VENDORS, Vendor, detect
+from tests.syntax_secrets import kept, syntax_secrets
 
 DATA = Path(__file__).parent / "data" / "configs"
 SECRETS: dict[str, list[str]] = {
@@ -825,3 +826,31 @@ def test_redaction_never_raises_on_any_text(text: str, vendor: Vendor) -> None:
     redacted = redact(text, vendor)
     assert redact(redacted, vendor) == redacted
     assert len(redact_lines(text.split("\n"), vendor)) == len(text.split("\n"))
+
+
+# Every corpus line with its secret as a slot, and the secrets that only a section reveals.
+SLOTTED: list[tuple[Vendor, str]] = [
+    *(
+        (vendor, line.replace("{", "{{").replace("}", "}}").replace(secret, "{s}"))
+        for vendor, line, secret, _ in CORPUS
+        if line.count(secret) == 1
+    ),
+    ("routeros", "/snmp community\nadd addresses=10.0.0.0/24 name={s}"),
+    ("fortios", "config system snmp community\n    edit 1\n        set name {s}\n    next\nend"),
+    ("junos", "snmp {{\n    community {s} {{\n        authorization read-only;\n    }}\n}}"),
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(entry=st.sampled_from(SLOTTED), secret=syntax_secrets())
+def test_no_family_keeps_a_secret_spelled_like_syntax(
+    entry: tuple[Vendor, str], secret: str
+) -> None:
+    """Markers, command words, English and next-clause words, in any case, as the secret of
+    each family's lines, redacted as that family and as an unknown one."""
+    vendor, template = entry
+    values = {"s": secret}
+    for as_vendor in (vendor, "unknown"):
+        redacted = redact(template.format(**values), as_vendor)
+        assert kept(template, values, redacted) == [], redacted
+        assert redact(redacted, as_vendor) == redacted

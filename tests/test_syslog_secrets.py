@@ -91,6 +91,22 @@ ECHOES: list[tuple[str, str]] = [
         "<190>Dec  1 09:30:11 dc2-edge1 archive: copied to scp://bk:UrlEchoPw@10.0.0.80/x {m}",
         "UrlEchoPw",
     ),
+    # secrets spelled like the words around them: a type marker, a community that looks like one
+    (
+        "<189>127: dc2-acc1: %PARSER-5-CFGLOG_LOGGEDCMD: User:netops  logged command:snmpv3 "
+        "user u auth sha auth-pass plaintext ASCII priv aes priv-pass plaintext Pp1 {m}",
+        "ASCII",
+    ),
+    (
+        "<189>128: dc2-edge1: %PARSER-5-CFGLOG_LOGGEDCMD: User:netops  logged command:"
+        "snmp-server community SHA256 RO {m}",
+        "SHA256",
+    ),
+    (
+        "<189>Dec  1 09:30:12 dc2-srx1 mgd[5521]: UI_CMDLINE_READ_LINE: User 'netops', "
+        "command 'set system tacplus-server 10.0.0.1 secret plaintext port 49 {m}'",
+        "plaintext",
+    ),
 ]
 
 
