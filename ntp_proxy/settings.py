@@ -11,12 +11,12 @@ from bridge.settings import (
     address,
     allow_option,
     burst,
-    choice,
     count,
     health_option,
     host_port_default,
     non_negative_float,
     non_negative_int,
+    one_of,
     option,
     per_second,
     positive_float,
@@ -76,9 +76,9 @@ class NtpSettings(CommonSettings):
         "(on AWS the host clock follows the same service); 0: no limit, for a laptop whose "
         "clock may be far off",
     )
-    mode: str = option(
+    mode: str = one_of(
         "serve",
-        parse=choice("serve", "relay"),
+        "relay",
         help="serve: answer from the filtered upstream offset; relay: forward each request",
     )
     allow: tuple[IPNetwork, ...] = allow_option(
@@ -93,9 +93,9 @@ class NtpSettings(CommonSettings):
         "seconds without a request after which a named router is reported silent "
         "(ntp.client_silent); above the longest poll of any router (RTX ntpdate: hourly)",
     )
-    deny_response: str = option(
+    deny_response: str = one_of(
         "drop",
-        parse=choice("kod", "drop"),
+        "kod",
         help="what clients outside --allow get: a DENY kiss-o'-death or nothing",
     )
     rate_limit: float = per_second(

@@ -16,6 +16,7 @@ from bridge.settings.values import (
     HostPort,
     boolean,
     byte_size,
+    choice,
     cidr,
     duration,
     host_port,
@@ -85,6 +86,11 @@ def count(default: int, help: str) -> Any:
 def size(default: int, help: str) -> Any:
     """A number of bytes, ``65536`` or ``64KiB``."""
     return option(default, parse=byte_size, help=help)
+
+
+def one_of(*values: str, help: str) -> Any:
+    """One of a few words; the first is the default."""
+    return option(values[0], parse=choice(*values), help=help)
 
 
 def switch(help: str) -> Any:

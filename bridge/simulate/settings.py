@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from bridge.settings import (
     HostPort,
     address,
-    choice,
     count,
     credentials,
+    one_of,
     option,
     per_second,
     positive_float,
@@ -37,18 +37,14 @@ class SimulatorSettings:
     """Act as a router pointed at edge-bridge: syslog, NTP queries and config uploads."""
 
     syslog: HostPort = address(HostPort("127.0.0.1", 5514), "syslog receiver address")
-    transport: str = option(
-        "udp", parse=choice("udp", "tcp"), help="syslog transport (tcp frames by octet count)"
-    )
+    transport: str = one_of("udp", "tcp", help="syslog transport (tcp frames by octet count)")
     ntp: HostPort = address(HostPort("127.0.0.1", 10123), "NTP server")
     config_url: str = option(
         "http://127.0.0.1:8080/upload/{name}-config",
         parse=_url,
         help="where the config is uploaded; {name} becomes the router name",
     )
-    upload_method: str = option(
-        "PUT", parse=choice("PUT", "POST"), help="HTTP method of the upload (IOS archive: PUT)"
-    )
+    upload_method: str = one_of("PUT", "POST", help="HTTP method of the upload (IOS archive: PUT)")
     config_credentials: str = option(
         "",
         metavar="FILE",
