@@ -1,5 +1,5 @@
-"""Fixtures shared by test modules: real peers that more than one module starts; and the
-hypothesis profile.
+"""Fixtures shared by test modules: real peers and daemons that more than one module starts;
+and the hypothesis profile.
 
 Locally every run draws new examples, so fuzzing keeps finding what it has not seen; in CI
 (``CI=true``) the examples are derived from each test's name, so a green run on a developer's
@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests.config_daemons import ConfigDaemons
 from tests.ntp_peers import Chronyd, chronyd_server
 from tests.peers import in_ci
 
@@ -28,3 +29,12 @@ settings.load_profile("ci" if in_ci() else "local")
 def chronyd(tmp_path: Path) -> Iterator[Chronyd]:
     """chronyd serving as a stratum 1 server on a loopback port."""
     yield from chronyd_server(tmp_path)
+
+
+@pytest.fixture
+def start_config(tmp_path: Path) -> Iterator[ConfigDaemons]:
+    """Starts ``edge-bridge config`` daemons on loopback; all killed, and their lines held to
+    the budget, when the test ends."""
+    daemons = ConfigDaemons(tmp_path)
+    yield daemons
+    daemons.close()

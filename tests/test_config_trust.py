@@ -12,12 +12,10 @@ import gzip
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from argon2 import PasswordHasher
 
 from config_uploader.credentials import hash_password
@@ -25,15 +23,6 @@ from tests.config_daemons import DATA, ConfigDaemons, basic, put, url
 from tests.procs import ROOT, Daemon
 
 CISCO = (DATA / "cisco-ios" / "rtr1-confg").read_bytes()
-
-Start = ConfigDaemons
-
-
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Start]:
-    daemons = ConfigDaemons(tmp_path)
-    yield daemons
-    daemons.close()
 
 
 def session_from(address: str = "127.0.0.1") -> aiohttp.ClientSession:
@@ -55,8 +44,8 @@ async def counters(daemon: Daemon) -> dict[str, Any]:
 # -- identity ----------------------------------------------------------------------------------
 
 
-async def test_an_address_uploads_only_as_its_router(start: Start) -> None:
-    daemon = start("--router", "127.0.0.2=edge-a", "--router", "127.0.0.3=edge-b")
+async def test_an_address_uploads_only_as_its_router(start_config: ConfigDaemons) -> None:
+    daemon = start_config("--router", "127.0.0.2=edge-a", "--router", "127.0.0.3=edge-b")
     async with session_from("127.0.0.2") as a, session_from("127.0.0.9") as stranger:
         # Filed under its router whatever the file is called, if the name is no other router's.
         status, body = await put(a, url(daemon, "/upload/config"), CISCO)
@@ -94,10 +83,12 @@ def inventory(tmp_path: Path, routers: dict[str, tuple[list[str], str | None]]) 
     return str(path)
 
 
-async def test_router_collector_and_reader_credentials(start: Start, tmp_path: Path) -> None:
+async def test_router_collector_and_reader_credentials(
+    start_config: ConfigDaemons, tmp_path: Path
+) -> None:
     readers = tmp_path / "readers"
     readers.write_text(f"# auditors\nauditor:{hash_password('Aud1t-pw')}\n")
-    daemon = start(
+    daemon = start_config(
         "--inventory",
         inventory(
             tmp_path, {"rtr-a": (["127.0.0.4"], "A-pw"), "rtr-b": ([], "B-pw"), "rtr-c": ([], None)}
@@ -144,8 +135,10 @@ async def test_router_collector_and_reader_credentials(start: Start, tmp_path: P
     assert daemon.events("config.unredacted_read")[0]["user"] == "auditor"
 
 
-async def test_failed_logins_are_limited_per_address_before_checking(start: Start) -> None:
-    daemon = start(
+async def test_failed_logins_are_limited_per_address_before_checking(
+    start_config: ConfigDaemons,
+) -> None:
+    daemon = start_config(
         "--auth-failure-burst",
         "3",
         "--auth-failure-rate",
@@ -224,14 +217,14 @@ def test_bad_inventory_or_hash_file_exits_2(tmp_path: Path) -> None:
         assert message in done.stderr.decode()
 
 
-async def test_open_uploads_on_a_public_address_are_flagged(start: Start) -> None:
-    public = start(listen="0.0.0.0:0")
+async def test_open_uploads_on_a_public_address_are_flagged(start_config: ConfigDaemons) -> None:
+    public = start_config(listen="0.0.0.0:0")
     health = await counters(public)
     assert health["warnings"] == [
         "uploads and reads are accepted without authentication on a non-loopback address"
     ]
     assert public.events("config.insecure")
-    local = start()
+    local = start_config()
     assert "warnings" not in await counters(local)
     assert not local.events("config.insecure")
 
@@ -239,12 +232,14 @@ async def test_open_uploads_on_a_public_address_are_flagged(start: Start) -> Non
 # -- stale routers -----------------------------------------------------------------------------
 
 
-async def test_routers_that_stop_uploading_are_reported(start: Start, tmp_path: Path) -> None:
+async def test_routers_that_stop_uploading_are_reported(
+    start_config: ConfigDaemons, tmp_path: Path
+) -> None:
     desired = tmp_path / "desired"
     desired.mkdir()
     for name in ("dc1-rtr1.cfg", "silent-one.cfg"):
         (desired / name).write_bytes(CISCO)
-    daemon = start(
+    daemon = start_config(
         "--desired",
         str(desired),
         "--inventory",
@@ -272,8 +267,10 @@ async def test_routers_that_stop_uploading_are_reported(start: Start, tmp_path: 
 # -- caps ----------------------------------------------------------------------------------------
 
 
-async def test_every_body_cap_has_a_counted_outcome(start: Start) -> None:
-    daemon = start("--max-lines", "100", "--max-line-length", "200", "--max-pending", "16KiB")
+async def test_every_body_cap_has_a_counted_outcome(start_config: ConfigDaemons) -> None:
+    daemon = start_config(
+        "--max-lines", "100", "--max-line-length", "200", "--max-pending", "16KiB"
+    )
     bomb = gzip.compress(b"a\n" * (8 * 1024 * 1024), 9)  # 16 MiB of two-byte lines in 16 KiB
     cases = [
         (b"hostname long\n description " + b"x" * 300 + b"\n", {}, 413),
@@ -291,7 +288,7 @@ async def test_every_body_cap_has_a_counted_outcome(start: Start) -> None:
     assert values["rejected_busy"] == 1
     assert values["uploads"] == 0
     # Parts one at a time: the first bomb is refused before a second is read or decoded.
-    defaults = start()
+    defaults = start_config()
     form = aiohttp.FormData()
     for n in range(16):
         form.add_field("f", bomb, filename=f"bomb{n}-config")
@@ -302,8 +299,8 @@ async def test_every_body_cap_has_a_counted_outcome(start: Start) -> None:
     assert values["uploads"] == 0
 
 
-async def test_slow_heads_and_bodies_are_cut_off(start: Start) -> None:
-    daemon = start("--header-timeout", "1", "--body-timeout", "1")
+async def test_slow_heads_and_bodies_are_cut_off(start_config: ConfigDaemons) -> None:
+    daemon = start_config("--header-timeout", "1", "--body-timeout", "1")
     host, port = daemon.address("config", "listen")
     reader, writer = await asyncio.open_connection(host, port)
     writer.write(b"PUT /upload/slow-config HTTP/1.1\r\nHost: x\r\nX-Slow: a")
@@ -340,8 +337,8 @@ def closed_by_server(sock: socket.socket) -> bool:
         return False
 
 
-async def test_connections_capped_per_address(start: Start) -> None:
-    daemon = start("--max-connections-per-address", "3")
+async def test_connections_capped_per_address(start_config: ConfigDaemons) -> None:
+    daemon = start_config("--max-connections-per-address", "3")
     host, port = daemon.address("config", "listen")
     hog = open_from("127.0.0.2", host, port, 4)
     assert closed_by_server(hog[3])
@@ -352,8 +349,8 @@ async def test_connections_capped_per_address(start: Start) -> None:
         sock.close()
 
 
-async def test_connections_capped_in_total(start: Start) -> None:
-    daemon = start("--max-connections", "3")
+async def test_connections_capped_in_total(start_config: ConfigDaemons) -> None:
+    daemon = start_config("--max-connections", "3")
     host, port = daemon.address("config", "listen")
     held = open_from("127.0.0.2", host, port, 2) + open_from("127.0.0.3", host, port, 1)
     [late] = open_from("127.0.0.4", host, port, 1)
@@ -363,8 +360,8 @@ async def test_connections_capped_in_total(start: Start) -> None:
     assert (await counters(daemon))["counters"]["rejected_connections"] >= 1
 
 
-async def test_reads_are_rate_limited(start: Start) -> None:
-    daemon = start("--read-rate-limit", "0.001", "--read-rate-burst", "2")
+async def test_reads_are_rate_limited(start_config: ConfigDaemons) -> None:
+    daemon = start_config("--read-rate-limit", "0.001", "--read-rate-burst", "2")
     async with aiohttp.ClientSession() as s:
         statuses = []
         for _ in range(4):

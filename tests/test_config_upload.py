@@ -12,13 +12,11 @@ import hashlib
 import json
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
-import pytest
 
 from bridge.output import MAX_LINE_BYTES
 from tests.config_daemons import DATA, ConfigDaemons, put, url
@@ -29,16 +27,6 @@ JUNOS = (DATA / "junos" / "mx1_juniper.conf").read_bytes()
 YAMAHA = (DATA / "yamaha" / "rtx1210.txt").read_bytes()
 ROUTEROS = (DATA / "routeros" / "ccr1.rsc").read_bytes()
 EOS = (DATA / "eos" / "leaf1.cfg").read_bytes()
-
-Start = ConfigDaemons
-
-
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Start]:
-    """Start ``edge-bridge config`` on an ephemeral port with a store under ``tmp_path``."""
-    daemons = ConfigDaemons(tmp_path)
-    yield daemons
-    daemons.close()
 
 
 def stopped(daemon: Daemon) -> Daemon:
@@ -67,8 +55,8 @@ def changed_config(base: bytes, n: int) -> bytes:
 # -- upload forms -----------------------------------------------------------------------------
 
 
-async def test_raw_put_and_post_version_unchanged_and_read_api(start: Start) -> None:
-    daemon = start()
+async def test_raw_put_and_post_version_unchanged_and_read_api(start_config: ConfigDaemons) -> None:
+    daemon = start_config()
     async with aiohttp.ClientSession() as session:
         status, body = await put(session, url(daemon, "/upload/dc1-rtr1-config"), CISCO)
         assert status == 200
@@ -137,9 +125,9 @@ async def test_raw_put_and_post_version_unchanged_and_read_api(start: Start) -> 
     assert "+description change-1" in changed[1]["diff"]
 
 
-def test_curl_forms_every_router_shape(start: Start, tmp_path: Path) -> None:
+def test_curl_forms_every_router_shape(start_config: ConfigDaemons, tmp_path: Path) -> None:
     """curl as each router sends: Cisco archive, Junos archival .gz, Yamaha, MikroTik, multipart."""
-    daemon = start()
+    daemon = start_config()
     cisco = tmp_path / "dc1-rtr1-config"
     cisco.write_bytes(CISCO)
     # Cisco IOS ``archive path http://host/upload/$h-config``: a PUT of the file.
@@ -211,8 +199,8 @@ def test_curl_forms_every_router_shape(start: Start, tmp_path: Path) -> None:
     assert vias == ["raw", "raw", "raw", "raw", "multipart", "multipart", "raw"]
 
 
-async def test_oxidized_json(start: Start) -> None:
-    daemon = start()
+async def test_oxidized_json(start_config: ConfigDaemons) -> None:
+    daemon = start_config()
     doc = {
         "node": "dc1-rtr9",
         "group": "dc1",
@@ -242,9 +230,9 @@ async def test_oxidized_json(start: Start) -> None:
     assert daemon.events("config.rejected")[0]["reason"] == "undecodable"
 
 
-async def test_identity_resolution_order(start: Start) -> None:
+async def test_identity_resolution_order(start_config: ConfigDaemons) -> None:
     """Without an inventory: query parameter, then file name, then hostname, then the IP."""
-    daemon = start()
+    daemon = start_config()
     no_hostname = b"! no hostname here\ninterface Loopback0\n ip address 10.0.0.1 255.255.255.255\n"
     cases = [
         ("/upload/dc1-other-config?router=Query-Name", CISCO, "query-name", "explicit"),
@@ -264,8 +252,8 @@ async def test_identity_resolution_order(start: Start) -> None:
 # -- diffs and drift --------------------------------------------------------------------------
 
 
-async def test_long_diff_split_under_line_limit(start: Start) -> None:
-    daemon = start()
+async def test_long_diff_split_under_line_limit(start_config: ConfigDaemons) -> None:
+    daemon = start_config()
     big_a = b"hostname big1\n" + b"".join(
         b"interface Gi0/%d\n description a-%d\n" % (i, i) for i in range(3000)
     )
@@ -295,11 +283,13 @@ async def test_long_diff_split_under_line_limit(start: Start) -> None:
         assert len(orjson.dumps(line)) + 1 <= MAX_LINE_BYTES
 
 
-async def test_desired_in_sync_then_drift_with_emf(start: Start, tmp_path: Path) -> None:
+async def test_desired_in_sync_then_drift_with_emf(
+    start_config: ConfigDaemons, tmp_path: Path
+) -> None:
     desired = tmp_path / "desired"
     desired.mkdir()
     (desired / "dc1-rtr1.conf").write_bytes(CISCO)
-    daemon = start("--desired", str(desired))
+    daemon = start_config("--desired", str(desired))
     async with aiohttp.ClientSession() as session:
         status, body = await put(session, url(daemon, "/upload/dc1-rtr1-config"), CISCO)
         assert (status, body["drift"]) == (200, False)
@@ -350,8 +340,8 @@ async def test_desired_in_sync_then_drift_with_emf(start: Start, tmp_path: Path)
 # -- refusals ---------------------------------------------------------------------------------
 
 
-async def test_allowlist_forbids_other_sources(start: Start) -> None:
-    daemon = start("--allow", "10.0.0.0/8", "--allow", "192.0.2.0/24")
+async def test_allowlist_forbids_other_sources(start_config: ConfigDaemons) -> None:
+    daemon = start_config("--allow", "10.0.0.0/8", "--allow", "192.0.2.0/24")
     async with aiohttp.ClientSession() as session:
         status, _ = await put(session, url(daemon, "/upload/dc1-rtr1-config"), CISCO)
         assert status == 403
@@ -360,14 +350,14 @@ async def test_allowlist_forbids_other_sources(start: Start) -> None:
         async with session.get(url(daemon, "/healthz")) as r:
             assert r.status == 200
             assert (await r.json())["counters"]["rejected_forbidden"] == 2
-    allowed = start("--allow", "127.0.0.0/8")
+    allowed = start_config("--allow", "127.0.0.0/8")
     async with aiohttp.ClientSession() as session:
         status, _ = await put(session, url(allowed, "/upload/dc1-rtr1-config"), CISCO)
         assert status == 200
 
 
-async def test_too_large_bodies_and_gzip_bomb(start: Start, tmp_path: Path) -> None:
-    daemon = start("--max-body", "256KiB")
+async def test_too_large_bodies_and_gzip_bomb(start_config: ConfigDaemons, tmp_path: Path) -> None:
+    daemon = start_config("--max-body", "256KiB")
     limit = 256 * 1024
     async with aiohttp.ClientSession() as session:
         # Declared too large.
@@ -407,8 +397,8 @@ async def test_too_large_bodies_and_gzip_bomb(start: Start, tmp_path: Path) -> N
     assert status == 413
 
 
-async def test_empty_and_undecodable_bodies(start: Start) -> None:
-    daemon = start()
+async def test_empty_and_undecodable_bodies(start_config: ConfigDaemons) -> None:
+    daemon = start_config()
     async with aiohttp.ClientSession() as session:
         assert (await put(session, url(daemon, "/upload/r-config"), b""))[0] == 400
         assert (await put(session, url(daemon, "/upload/r-config"), b"  \r\n\n"))[0] == 400
@@ -444,8 +434,8 @@ async def test_empty_and_undecodable_bodies(start: Start) -> None:
     assert counters["uploads"] == 0
 
 
-async def test_rate_limit_per_source(start: Start) -> None:
-    daemon = start("--rate-limit", "0.5", "--rate-burst", "3")
+async def test_rate_limit_per_source(start_config: ConfigDaemons) -> None:
+    daemon = start_config("--rate-limit", "0.5", "--rate-burst", "3")
     async with aiohttp.ClientSession() as session:
         statuses = [
             (await put(session, url(daemon, "/upload/r-config"), changed_config(CISCO, i)))[0]
@@ -474,9 +464,9 @@ def test_bad_settings_exit_2(tmp_path: Path) -> None:
 
 
 async def test_32_concurrent_uploads_of_one_router_keep_every_version(
-    start: Start, tmp_path: Path
+    start_config: ConfigDaemons, tmp_path: Path
 ) -> None:
-    daemon = start()
+    daemon = start_config()
     configs = [changed_config(CISCO, i) for i in range(32)]
     async with aiohttp.ClientSession() as session:
         results = await asyncio.gather(
@@ -494,9 +484,11 @@ async def test_32_concurrent_uploads_of_one_router_keep_every_version(
         assert (store / v["version"]).read_bytes().partition(b"\n")[2] in configs
 
 
-async def test_sigterm_lets_an_upload_in_flight_finish(start: Start, tmp_path: Path) -> None:
+async def test_sigterm_lets_an_upload_in_flight_finish(
+    start_config: ConfigDaemons, tmp_path: Path
+) -> None:
     """ECS stops a task with SIGTERM: an upload already being received is still stored."""
-    daemon = start()
+    daemon = start_config()
     body = changed_config(CISCO, 42)
 
     async def slowly() -> Any:
@@ -521,12 +513,12 @@ async def test_sigterm_lets_an_upload_in_flight_finish(start: Start, tmp_path: P
 
 
 async def test_unreadable_desired_config_does_not_fail_the_upload(
-    start: Start, tmp_path: Path
+    start_config: ConfigDaemons, tmp_path: Path
 ) -> None:
     desired = tmp_path / "desired"
     desired.mkdir()
     (desired / "dc1-rtr1").write_bytes(b"!" * (128 * 1024))  # over --max-body: not read
-    daemon = start("--desired", str(desired), "--max-body", "64KiB")
+    daemon = start_config("--desired", str(desired), "--max-body", "64KiB")
     async with aiohttp.ClientSession() as session:
         status, body = await put(session, url(daemon, "/upload/dc1-rtr1-config"), CISCO)
         async with session.get(url(daemon, "/healthz")) as r:
