@@ -35,17 +35,18 @@ T = TypeVar("T")
 # millisecond); larger ones in a worker thread, so the loop keeps answering.
 INLINE_BYTES = 256 * 1024
 # Normalised texts of the latest versions kept in memory for the next diff; bounded in bytes
-# (a 64 KiB config takes about 430 KiB with room for its redacted lines).
+# (a 64 KiB config takes about 300 KiB, 440 KiB once all its lines were redacted).
 CACHE_BYTES = 64 * 1024 * 1024
 
 
 class TextCache:
     """Normalised texts (split into lines) by router, each under a key saying which content
-    it is (a version id; a desired config's tag and vendor); LRU, bounded in total size."""
+    it is (a version id; a desired config's tag and vendor); LRU, bounded in total size (a
+    text's size as it was put: the few lines later diffs redact in it are not counted)."""
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
-        self._items: OrderedDict[str, tuple[Hashable, diffing.Text]] = OrderedDict()
+        self._items: OrderedDict[str, tuple[Hashable, diffing.Text, int]] = OrderedDict()
         self._bytes = 0
 
     def get(self, router: str, key: Hashable) -> diffing.Text | None:
@@ -62,12 +63,13 @@ class TextCache:
     def put(self, router: str, key: Hashable, text: diffing.Text) -> None:
         old = self._items.pop(router, None)
         if old is not None:
-            self._bytes -= old[1].size
-        self._items[router] = (key, text)
-        self._bytes += text.size
+            self._bytes -= old[2]
+        size = text.size
+        self._items[router] = (key, text, size)
+        self._bytes += size
         while self._bytes > self.max_bytes and len(self._items) > 1:
-            _, (_, dropped) = self._items.popitem(last=False)
-            self._bytes -= dropped.size
+            _, (_, _, dropped) = self._items.popitem(last=False)
+            self._bytes -= dropped
 
 
 class Histories:

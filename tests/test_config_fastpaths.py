@@ -338,3 +338,22 @@ def test_detection_remembered_per_head_and_bounded() -> None:
     for n in range(DETECTED_HEADS + 10):
         memo(f"hostname r{n}\n")
     assert len(memo) == DETECTED_HEADS
+
+
+def test_text_cache_counts_each_text_as_it_was_put_and_evicts_the_oldest() -> None:
+    from config_uploader.diff import Text
+    from config_uploader.histories import TextCache
+
+    texts = {f"r{n}": Text(f"hostname r{n}\nsnmp-server community c{n} RO\n") for n in range(4)}
+    plain = texts["r1"].size
+    first = texts["r0"]
+    first.redacted(range(2))  # a first upload's diff redacts every line; it is put after that
+    assert first.size > plain
+    cache = TextCache(first.size + 2 * plain)
+    for router, text in texts.items():
+        cache.put(router, 1, text)
+        text.redacted([1])  # growth after put is not counted, so it cannot unbalance the sum
+    assert [cache.get(r, 1) is not None for r in texts] == [False, True, True, True]
+    cache.put("r2", 2, first)  # a new version replaces the router's entry
+    assert cache.get("r2", 1) is None and cache.get("r2", 2) is first
+    assert cache.get("r1", 1) is texts["r1"] and cache.get("r3", 1) is texts["r3"]
