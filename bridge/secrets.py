@@ -6,7 +6,8 @@ syntax, but a line their tables did not foresee, or a config detected as the wro
 must not leak. So this layer runs on every line, whatever the vendor, and redacts by shape:
 
 * the value after any secret-like keyword: a word ending in ``password``, ``passwd``,
-  ``secret``, ``key``, ``psk``, ``passphrase``, ``token`` (``server-key``, ``auth-pwd``,
+  ``secret``, ``key``, ``psk``, ``passphrase``, ``token``, or in one of them and ``-value``
+  (``server-key``, ``auth-pwd``, Junos ``plain-text-password-value``,
   ``psksecret``, ``private-key``, ``key-string``, ``pre-shared-key``...), a ``pass``/``pwd``
   component, ``community`` (not BGP communities), ``phash``, PAN-OS ``authpwd``/``privpwd``,
   ``snmp-community-string`` and ``passcode``; separated by blanks, ``=``, ``:`` or an XML
@@ -163,8 +164,8 @@ _KEYWORD: Final = (
     r"(?<![\w.$=-])(?=[\w.-]*?(?:pass|pwd|secret|key|psk|token|phash))(?<!tunnel )"
     + _NOT_KEYWORD
     + r"(?:(?:[a-z0-9]+[-_])+pass(?![\w.-])|(?:[a-z0-9]+[-_])*"
-    r"(?:[a-z0-9]*(?:password|passwd|passphrase|secret|" + _KEY + r"|psk|token)|pwd|phash"
-    r"|key-?string|password-encrypt)(?![\w.-]))"
+    r"(?:[a-z0-9]*(?:password|passwd|passphrase|secret|" + _KEY + r"|psk|token)(?:-value)?"
+    r"|pwd|phash|key-?string|password-encrypt)(?![\w.-]))"
 )
 # The words one of which every keyword holds: the keyword rules' triggers.
 _KEYWORD_WORDS: Final = ("pass", "pwd", "secret", "key", "psk", "token", "phash")
@@ -294,12 +295,10 @@ def _generic_rules(prose: bool) -> tuple[Rule, ...]:
             + _THEN_VALUE,
             "authentication",
         ),
-        # A "...key" whose value is announced by another "key" (PAN-OS "pre-shared-key key X"):
-        # the keyword rule takes that word for the value and cannot see past it.
-        rule(
-            r"key(?<=[\w-]key)\s+key" + _SEPARATOR + _after_keyword(exempt),
-            "key",
-        ),
+        # A keyword whose value is announced by another keyword (PAN-OS "pre-shared-key key X",
+        # Junos "pre-shared-key plain-text-password-value X"): the rule above takes the second
+        # keyword for the value and cannot see past it. Both go: when unsure, redact.
+        rule(_KEYWORD + r"\s+" + _KEYWORD + _SEPARATOR + _after_keyword(exempt), *_KEYWORD_WORDS),
         # Names no ending above announces: PAN-OS SNMP "authpwd"/"privpwd" and
         # "snmp-community-string", GlobalProtect's "passcode".
         rule(

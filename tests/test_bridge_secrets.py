@@ -78,6 +78,10 @@ LEAKED_BEFORE: list[tuple[str, str, str]] = [
 ]
 
 SHAPES: list[tuple[str, str]] = [
+    # Junos keeps a plain-text password given this way verbatim (vrnetlab's init.conf does)
+    ('            plain-text-password-value "Everest1953!";', "Everest1953!"),
+    ("set system login user bob authentication plain-text-password-value JnpPlain4", "JnpPlain4"),
+    ("set security ike policy P pre-shared-key plain-text-password-value IkePlain5;", "IkePlain5"),
     ("user x hash $6$salt$Sha512CryptHashValue", "Sha512CryptHashValue"),
     ("enable secret 5 $1$mERr$hx5rVt7rPNoS4wqbXKX7m0", "hx5rVt7rPNoS4wqbXKX7m0"),
     ('secret "$9$JunosNine.x1"; ## SECRET-DATA', "JunosNine"),
