@@ -15,16 +15,19 @@ must not leak. So this layer runs on every line, whatever the vendor, and redact
   ``ciphertext``, ``hmac-sha2-256``...);
 * FortiOS ``ENC`` values, PAN-OS ``-AQ==`` values and ``LUFRPT`` API keys, crypt-style hashes
   anywhere (``$1$ $5$ $6$ $8$ $9$ $sha512$``...), Cisco type 7 strings, the password of URL
-  userinfo (``scp://user:PASSWORD@host``), PEM private key blocks;
+  userinfo (``scp://user:PASSWORD@host``), PEM private key blocks (the lines inside one:
+  :mod:`bridge.private_keys`);
 * SNMP ``auth``/``priv`` passwords, the community of ``snmp-server host`` lines, and text
   authentication of HSRP/VRRP/GLBP/NHRP: secrets that no keyword announces;
 * a keyword's value in brackets, as FortiOS logs a change (``cfgattr="psksecret[old->new]"``).
 
 A value is a double-quoted string (escapes honoured), an escaped-quoted one (``\\"...\\"``
-as RouterOS scripts write), a single-quoted one, or a word (a trailing ``;`` stays). Each value
-becomes :data:`REDACTED`; the keyword and the line around it stay, so a reader still sees which
-secret is configured, and a diff still shows that it changed. When unsure this layer redacts:
-a hidden word costs a reader some context, a shown secret costs the network.
+as RouterOS scripts write), a single-quoted one, or a word (a trailing ``;`` stays); how it is
+told from the words around it (type markers, command words, the next clause) is
+:mod:`bridge.secret_syntax`. Each value becomes :data:`REDACTED`; the keyword and the line
+around it stay, so a reader still sees which secret is configured, and a diff still shows
+that it changed. When unsure this layer redacts: a hidden word costs a reader some context, a
+shown secret costs the network.
 
 Plain functions over strings: the syslog receiver uses :func:`might_hold_secret` on a whole
 datagram as a cheap gate and :func:`redact_message` behind it; the config uploader adds its
@@ -34,13 +37,27 @@ vendor rules to :data:`RULES` and uses the same span machinery.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Final
 
 import ahocorasick_rs
+
+from bridge.secret_syntax import (
+    CLAUSE,
+    COMMAND_WORDS,
+    COMMUNITY_MARKER,
+    END,
+    MARKERS,
+    PROSE_WORDS,
+    SEPARATOR,
+    THEN_VALUE,
+    VALUE,
+    after_keyword,
+    not_value,
+    run_as_value,
+    to_value,
+)
 
 REDACTED: Final = "<redacted>"
 
@@ -84,73 +101,6 @@ def rule(
     )
 
 
-# A secret value: escaped-quoted, double-quoted, single-quoted, or one word (not a lone brace
-# or bracket, and without a trailing ";"); an earlier redaction is one value, so redacting twice
-# changes nothing.
-VALUE: Final = (
-    r"""(?:<redacted>|\\"(?:(?!\\").)*(?:\\")?|"(?:[^"\\]|\\.)*"?|'[^']*'?"""
-    r"""|(?![{}\[\]](?:[\s;]|$))[^\s;]+?(?=;?(?:\s|$)))"""
-)
-# Words between a keyword and its value that say how the value is written, not what it is.
-_MARKER_WORD: Final = (
-    r"(?:\d{1,2}|encrypted|hashed|hash|sha512|sha256|sha-?1|md5|hmac-[\w-]+|sha|enc|ascii-text"
-    r"|hexadecimal|hex|ascii|text|plaintext|cleartext|ciphertext|unencrypted|nt-encrypted|cipher"
-    r"|irreversible-cipher|simple|local|remote|read-only|read-write|read|write|value|0x)"
-)
-# with the two-word markers, which name a level or an algorithm: never a secret themselves.
-# Atomic, one way to read a word: a run of markers costs linear time to try.
-_MARKER: Final = (
-    rf"(?>(?:level\s+\d+|type\s+(?:{_MARKER_WORD}|[\w-]*(?:sha|md5|hmac|aes|des|cmac)[\w-]*)"
-    rf"|{_MARKER_WORD})(?![\w.-]))"
-)
-# The words a community may be announced with (``snmp-agent community read cipher X``,
-# ``snmp community read-only X``): any other word after ``community`` is the community.
-_COMMUNITY_MARKER: Final = r"(?>(?:read-only|read-write|read|write|simple|cipher)(?![\w.-]))"
-
-
-def _markers(marker: str) -> str:
-    """A run of ``marker`` words after a blank (``password=7`` is a value); possessive, so a
-    marker never turns into the value by backtracking: :func:`_run_as_value` decides that."""
-    return rf"(?:(?<=\s)(?:{marker}\s+)*+)?+"
-
-
-MARKERS: Final = _markers(_MARKER)
-
-
-def _to_value(marker: str, exempt: str) -> str:
-    """From a keyword's separator to its value: markers, or else a word that is no value.
-
-    After a marker no word is exempt: ``key 7 address`` is no command ``key address``.
-    """
-    return (
-        rf"(?>(?<=\s)(?:{marker}(?:\s+|$))++|{_not_value(exempt)})" if exempt else _markers(marker)
-    )
-
-
-# Words after a keyword that show it introduces no value: commands that merely carry a keyword
-# in their name (``key chain``, ``password encryption``); in log prose also English (``password
-# changed for``). Only where more follows on the line: a last word is the value (``enable secret
-# 9 NONE``). Config text and echoed commands get no English exemption: there a secret could be
-# ``none`` (hypothesis found that).
-_COMMAND_WORDS: Final = (
-    r"chain|generate|config-key|pubkey-chain|storage|zeroize|import|export|encrypt|decrypt"
-    r"|encryption|format|minimum-length|min-length|maximum|change-type|prompt|recovery|policy"
-    r"|history|complexity|exchange|lifetime|length|address|hostname|retry|aging|type|default"
-)
-_PROSE_WORDS: Final = (
-    r"for|is|was|were|has|have|had|changed|change|of|the|to|by|from|on|mismatch"
-    r"|expired|failed|invalid|incorrect|accepted|rejected|required|not|none|with|and|or|in|at"
-)
-
-# Where a statement ends (a line, an echoed command, a ";"): a last word is the value.
-_END: Final = r"""[\s'"{\]]*(?:;|$)"""
-
-
-def _not_value(words: str) -> str:
-    return rf"""(?!(?<=\s)(?:{words})(?![\w-])(?!{_END})|""(?!\S)|''(?!\S))"""
-
-
-_SEPARATOR: Final = r"""["']?(?:\s*[=:>]\s*|\s+)"""
 # Names that end like a keyword but introduce no secret.
 _NOT_KEYWORD: Final = (
     r"(?!(?:no-?password|trusted-key|key-?id|auto-key|manual-key|config-key)(?![\w.-]))"
@@ -181,59 +131,16 @@ _NOT_COMMUNITY: Final = (
 )
 
 
-# A keyword as configs spell it (``password``, ``auth-pass``, ``server-key``), not a value
-# that merely ends like one (``NtpHmacKey``).
-_NAMED_KEYWORD: Final = (
-    r"(?:[a-z0-9]+-)*(?:password|passwd|passphrase|secret|key|psk|token|pass|pwd|community)"
-)
-# Words that begin the next clause after a secret in some family's syntax: ``priv`` after an
-# SNMP auth password, ``port`` after a TACACS+ secret, ``privilege`` after an ASA password.
-_CLAUSE: Final = (
-    r"auth|priv|localizedkey|engineid|ro|rw|view|group|authorization|clients|access|context"
-    r"|notify|port|vrf|timeout|privilege|role|version|single-connection|routing-instance"
-    r"|source-address|pbkdf2|prefer|ipv6"
-)
-
-
-def _run_as_value(marker: str, last: str, clause: str, commands: bool) -> str:
-    """The run of ``marker`` words (ending in a ``last``) that is itself the value: group ``vr``.
-
-    A secret may be spelled like a marker (``auth-pass plaintext ASCII priv ...``: the password
-    is ``ASCII``) or, with ``commands``, like a command word (``crypto isakmp key address
-    address 10.0.0.2``). Where such a run ends the line or is followed by a word that begins
-    another clause, no value followed it, so the run was the value: all of it goes, as it
-    cannot be told which of its words was the secret. A lookahead: a value after the run is
-    still looked for.
-    """
-    starts_clause = rf"(?!{marker}(?:\s|$))(?:{_NAMED_KEYWORD}|{clause}|{_COMMAND_WORDS})(?![\w.-])"
-    after_marker = rf"(?={_END}|\s+{starts_clause})"
-    run = rf"(?:{marker}\s+)*{last}{after_marker}"
-    if commands:
-        run += rf"|(?:{_COMMAND_WORDS})(?![\w-])(?=\s+{starts_clause})"
-    return rf"(?:(?<=\s)(?=(?P<vr>{run})))?"
-
-
-# The value after a word that no keyword ends, in a lookahead: a word taken for a value (``auth
-# sha priv priv aes 128 X``) still announces its own.
-_THEN_VALUE: Final = r"(?=(?P<v>" + VALUE + "))"
+# A cipher named before an SNMP privacy password (``priv aes 128 X``, NX-OS ``priv aes-128 X``).
 _CIPHER: Final = r"(?:3?des\S*|aes\S*)(?:\s+\d+)?"
-
-
-def _after_keyword(exempt: str) -> str:
-    """From a keyword's separator on: the markers that are the value, or the value after them
-    (``exempt`` words are no value where more follows)."""
-    return (
-        _run_as_value(_MARKER, _MARKER_WORD, _CLAUSE, commands=True)
-        + rf"(?:{_to_value(_MARKER, exempt)}(?P<v>{VALUE}))?"
-    )
 
 
 def _generic_rules(prose: bool) -> tuple[Rule, ...]:
     """The vendor-independent rules; in ``prose`` English words after a keyword are no value."""
-    exempt = _COMMAND_WORDS + "|" + _PROSE_WORDS if prose else _COMMAND_WORDS
+    exempt = COMMAND_WORDS + "|" + PROSE_WORDS if prose else COMMAND_WORDS
     return (
         rule(
-            _KEYWORD + _SEPARATOR + _after_keyword(exempt),
+            _KEYWORD + SEPARATOR + after_keyword(exempt),
             *_KEYWORD_WORDS,
             # the index of a key in a key chain (or a Junos block), the key an NTP server is to use
             unless=r"(?:key chain\b.*|.*\{\s*)\n\s*key\s+\d+\s*\{?\s*"
@@ -241,20 +148,20 @@ def _generic_rules(prose: bool) -> tuple[Rule, ...]:
         ),
         rule(
             _COMMUNITY
-            + _SEPARATOR
-            + _run_as_value(_COMMUNITY_MARKER, _COMMUNITY_MARKER, _CLAUSE + r"|\d+", commands=False)
-            + rf"(?:{_to_value(_COMMUNITY_MARKER, _PROSE_WORDS if prose else '')}"
+            + SEPARATOR
+            + run_as_value(COMMUNITY_MARKER, COMMUNITY_MARKER, CLAUSE + r"|\d+", commands=False)
+            + rf"(?:{to_value(COMMUNITY_MARKER, PROSE_WORDS if prose else '')}"
             + rf"{_NOT_COMMUNITY}(?P<v>{VALUE}))?",
             "communit",
         ),
         rule(
             r"(?<![\w=-])md5\s+(?!\d+\s+key\b)"
             + MARKERS
-            + _not_value("key-string|key-chain|key")
-            + _THEN_VALUE,
+            + not_value("key-string|key-chain|key")
+            + THEN_VALUE,
             "md5",
         ),
-        rule(r"(?<![\w-])ENC\s" + _THEN_VALUE, "enc ", flags=re.ASCII),
+        rule(r"(?<![\w-])ENC\s" + THEN_VALUE, "enc ", flags=re.ASCII),
         rule(
             r"(?<![\w$])(?P<v>\$(?:1|2[abxy]?|5|6|7|8|9|y|gy|sha1|sha256|sha512|apr1|md5)\$[^\s\"';]+)",
             "$",
@@ -266,16 +173,16 @@ def _generic_rules(prose: bool) -> tuple[Rule, ...]:
         rule(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----(?P<v>.+)", "private key"),
         rule(
             r"(?<![\w-])auth\s+(?:md5|sha\S*)\s+(?!(?:auth|priv)-pass\s+(?:plain|cipher)text\b)"
-            + _THEN_VALUE,
+            + THEN_VALUE,
             "auth",
         ),
         rule(
             # "priv aes-128 localizedkey": the cipher, or the password of an NX-OS user: both go
-            r"(?<![\w-])priv\s+(?:(?P<v2>" + _CIPHER + r"\s+localizedkey)(?=" + _END + ")"
+            r"(?<![\w-])priv\s+(?:(?P<v2>" + _CIPHER + r"\s+localizedkey)(?=" + END + ")"
             r"|(?:" + _CIPHER + r"\s+(?!localizedkey\b))?"
             r"(?!(?:auth|priv)-pass\s+(?:plain|cipher)text\b|\S+\s+priv-pass\b"
-            r"|(?:localizedkey|read|write|notify|context|access|match)(?![\w-])(?!" + _END + ")"
-            r"(?!\s+localizedkey\b))" + _THEN_VALUE + ")",
+            r"|(?:localizedkey|read|write|notify|context|access|match)(?![\w-])(?!" + END + ")"
+            r"(?!\s+localizedkey\b))" + THEN_VALUE + ")",
             "priv",
         ),
         rule(
@@ -283,28 +190,28 @@ def _generic_rules(prose: bool) -> tuple[Rule, ...]:
             r"(?<![\w-])snmp-server\s+host\s+\S+(?:\s+(?:vrf|use-vrf|udp-port)\s+\S+)*"
             r"(?:\s+(?:informs|traps))?(?:\s+version\s+(?:1|2c|3(?:\s+(?:auth|noauth|priv))?)\s+"
             r"|\s+(?!\d+\.\d+\.\d+\.\d+)"
-            + _not_value("community|version|informs|traps|vrf")
+            + not_value("community|version|informs|traps|vrf")
             + ")"
-            + _THEN_VALUE,
+            + THEN_VALUE,
             "snmp-server host",
         ),
         rule(
             r"(?<![\w-])(?:(?:standby|vrrp|glbp)(?:\s+\d+)?\s+authentication(?:\s+text)?"
             r"|nhrp\s+authentication|authentication\s+text)\s+"
-            + _not_value("md5|text")
-            + _THEN_VALUE,
+            + not_value("md5|text")
+            + THEN_VALUE,
             "authentication",
         ),
         # A keyword whose value is announced by another keyword (PAN-OS "pre-shared-key key X",
         # Junos "pre-shared-key plain-text-password-value X"): the rule above takes the second
         # keyword for the value and cannot see past it. Both go: when unsure, redact.
-        rule(_KEYWORD + r"\s+" + _KEYWORD + _SEPARATOR + _after_keyword(exempt), *_KEYWORD_WORDS),
+        rule(_KEYWORD + r"\s+" + _KEYWORD + SEPARATOR + after_keyword(exempt), *_KEYWORD_WORDS),
         # Names no ending above announces: PAN-OS SNMP "authpwd"/"privpwd" and
         # "snmp-community-string", GlobalProtect's "passcode".
         rule(
             r"(?<![\w.$=-])(?:authpwd|privpwd|(?:[a-z0-9]+-)*community-string|passcode)(?![\w.-])"
-            + _SEPARATOR
-            + _after_keyword(exempt),
+            + SEPARATOR
+            + after_keyword(exempt),
             "pwd",
             "community-string",
             "passcode",
@@ -332,8 +239,6 @@ PROSE_RULES: Final = _generic_rules(prose=True)
 # text, so the strict rules.
 _ECHO: Final = re.compile(r"command\b|cmdline|cfgaudit|cfglog|,config,", FLAGS)
 
-_PEM_BEGIN: Final = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----", FLAGS)
-_PEM_END: Final = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----", FLAGS)
 _ASCII_LOWER: Final = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -447,54 +352,3 @@ def _redact(line: str, triggered: tuple[tuple[str, Rule], ...]) -> str:
     low = lower(line)
     woken = [rule for word, rule in triggered if word in low]
     return settle(line, woken) if woken else line
-
-
-def private_key_lines(lines: Sequence[str], text: str | None = None) -> dict[int, str]:
-    """Every line of every PEM private key block, redacted, by index.
-
-    ``text`` is ``"\\n".join(lines)`` (possibly with one more newline) if the caller has it.
-    Certificates are public and stay; a key's BEGIN and END markers stay too.
-    """
-    if text is None:
-        text = "\n".join(lines)
-    at = text.find("-----")
-    if at < 0:
-        return {}
-    starts = [0, *accumulate(len(line) + 1 for line in lines)]
-    out: dict[int, str] = {}
-    while at >= 0:
-        k = bisect_right(starts, at) - 1
-        if _PEM_BEGIN.search(lines[k]):
-            out[k], going_on = _pem_begin(lines[k])
-            while going_on and k + 1 < len(lines):
-                k += 1
-                out[k], going_on = _pem_body(lines[k])
-        at = text.find("-----", starts[k + 1]) if k + 1 < len(lines) else -1
-    return out
-
-
-def _pem_begin(line: str) -> tuple[str, bool]:
-    """Keep the BEGIN marker, redact what follows it; True if the block goes on."""
-    begin = _PEM_BEGIN.search(line)
-    assert begin is not None
-    head, rest = line[: begin.end()], line[begin.end() :]
-    end = _PEM_END.search(rest)
-    if end:
-        body = REDACTED if rest[: end.start()].strip() else rest[: end.start()]
-        return head + body + rest[end.start() :], False
-    return head + (REDACTED if rest.strip() else rest), True
-
-
-def _pem_body(line: str) -> tuple[str, bool]:
-    """A line inside a private key: only an END marker (and what follows it) survives."""
-    end = _PEM_END.search(line)
-    if end is None:
-        return _blank_out(line), True
-    return _blank_out(line[: end.start()]) + line[end.start() :], False
-
-
-def _blank_out(text: str) -> str:
-    stripped = text.lstrip()
-    if not stripped:
-        return text
-    return text[: len(text) - len(stripped)] + REDACTED

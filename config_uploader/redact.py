@@ -31,7 +31,8 @@ from typing import Final
 
 import ahocorasick_rs
 
-from bridge.secrets import REDACTED, RULES, Rule, lower, private_key_lines, settle, spans
+from bridge.private_keys import private_key_lines
+from bridge.secrets import REDACTED, RULES, Rule, lower, settle, spans
 from config_uploader.vendor import Vendor
 from config_uploader.vendors import PROFILES
 

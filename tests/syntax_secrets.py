@@ -14,7 +14,8 @@ from string import Formatter
 
 from hypothesis import strategies as st
 
-from bridge.secrets import _COMMAND_WORDS, _PROSE_WORDS, REDACTED
+from bridge.secret_syntax import COMMAND_WORDS, PROSE_WORDS
+from bridge.secrets import REDACTED
 
 # Words that say how a value is written (type markers), ...
 MARKER_WORDS = [
@@ -33,7 +34,7 @@ CLAUSE_WORDS = [
 ]  # fmt: skip
 # ... and what the redactor exempts as command words and as English in log prose.
 WORDS = tuple(
-    sorted({*MARKER_WORDS, *CLAUSE_WORDS, *_COMMAND_WORDS.split("|"), *_PROSE_WORDS.split("|")})
+    sorted({*MARKER_WORDS, *CLAUSE_WORDS, *COMMAND_WORDS.split("|"), *PROSE_WORDS.split("|")})
 )
 
 

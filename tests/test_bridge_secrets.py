@@ -15,6 +15,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from bridge.private_keys import private_key_lines
 from bridge.secrets import (
     _PUBLIC_KEYS,
     _TRIGGER_WORDS,
@@ -22,7 +23,6 @@ from bridge.secrets import (
     REDACTED,
     RULES,
     might_hold_secret,
-    private_key_lines,
     redact_line,
     redact_message,
 )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from bridge.secrets import VALUE, rule
+from bridge.secret_syntax import VALUE
+from bridge.secrets import rule
 from config_uploader.vendors.profile import Profile
 
 PROFILE: Final = Profile(
