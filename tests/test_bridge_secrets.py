@@ -22,6 +22,7 @@ from bridge.secrets import (
     PROSE_RULES,
     REDACTED,
     RULES,
+    holding_trigger_words,
     might_hold_secret,
     redact_line,
     redact_message,
@@ -263,6 +264,30 @@ def test_the_gate_says_yes_wherever_a_rule_matches(text: str) -> None:
     if any(rule.pattern.search(text) for rule in (*RULES, *PROSE_RULES)):
         assert might_hold_secret(text), text
         assert might_hold_secret(text.encode("utf-8", "surrogatepass")), text
+
+
+@settings(max_examples=500)
+@given(
+    st.lists(
+        st.lists(_PIECES | st.sampled_from(["\0", "PubKey", "SSH-KEY"]), max_size=6).map(
+            lambda pieces: "".join(pieces).encode("utf-8", "surrogatepass")
+        )
+        | st.binary(max_size=40),
+        max_size=12,
+    )
+)
+def test_the_batch_gate_answers_as_the_gate_does_for_each_text(texts: list[bytes]) -> None:
+    """One pass over a batch finds the texts the gate would, one by one: no word spans two
+    texts, a NUL inside one changes nothing, and a public key word ending one text hides
+    nothing in the next."""
+    expected = {index for index, text in enumerate(texts) if might_hold_secret(text)}
+    assert holding_trigger_words(texts) == expected
+
+
+def test_the_batch_gate_finds_words_at_the_edges_of_texts() -> None:
+    texts = [b"key", b"publickey", b"Secret", b"", b"x\0password", b"pub", b"key"]
+    assert holding_trigger_words(texts) == {0, 2, 4, 6}
+    assert holding_trigger_words([]) == set()
 
 
 def test_private_key_blocks_lose_every_body_line_and_certificates_stay() -> None:

@@ -5,6 +5,9 @@ test_syslog_integration.py."""
 from __future__ import annotations
 
 import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.settings import load_settings
 from syslog_receiver.intake import Intake
@@ -96,3 +99,37 @@ def test_tcp_frames_share_the_rate_limit_and_renderer() -> None:
     [line] = lines(into)
     assert (line["message"], line["transport"], line["router"]) == ("first", "tcp", "edge-9")
     assert into.counters.values["dropped_rate_limited"] == 1
+
+
+_PIECES = st.sampled_from(
+    [b"<189>", b"<165>1 2026-11-30T16:35:23Z edge2 sshd 42 - ", b"<30>Nov 30 16:35:23 core3 mgd: ",
+     b"%PARSER-5-CFGLOG_LOGGEDCMD: User:a logged command:", b'[x@1 password="S3cret"]', b" ",
+     b"password ", b"PassWord=", b"secret 5 ", b"snmp-server community ", b"publickey ", b"key",
+     b"public", b"S3cret", b"\x00", b"\xff", b"\\x", b"ENC ", b"$1$"]
+)  # fmt: skip
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(st.lists(_PIECES, max_size=6).map(b"".join), min_size=1, max_size=20),
+    st.booleans(),
+)
+def test_the_gate_over_a_batch_changes_no_line(datagrams: list[bytes], include_raw: bool) -> None:
+    """The intake looks for trigger words in a whole batch at once, UDP and TCP: its lines are
+    the ones the renderer gives when it tests every datagram itself."""
+    flags = ["--include-raw"] if include_raw else []
+    batched, each = intake(*flags), intake(*flags)
+
+    def feed(into: Intake) -> list[bytes]:
+        into.datagrams([(data, "192.0.2.1", 514) for data in datagrams], NOW, STAMP)
+        into.handle()
+        into.frames(datagrams, "192.0.2.2", 40000, NOW, STAMP)
+        return into.take_lines()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            "syslog_receiver.intake.holding_trigger_words", lambda texts: set(range(len(texts)))
+        )
+        reference = feed(each)
+    assert feed(batched) == reference
+    assert batched.counters.values["redacted"] == each.counters.values["redacted"]
