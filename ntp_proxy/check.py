@@ -8,42 +8,50 @@ kiss-o'-death or does not answer, 2 on bad usage.
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
+import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 import ntplib
 
 from bridge.output import envelope, fit, iso_utc
-from bridge.settings import HostPort, fail, host_port_default, positive_float
+from bridge.settings import (
+    HostPort,
+    add_options,
+    fail,
+    host_port_default,
+    new_parser,
+    one_of,
+    seconds,
+    settings_from,
+)
 from bridge.stdout import write_lines
 from ntp_proxy.packet import refid_text
 
 PROG = "edge-bridge ntp-check"
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        fail(self.prog, message)
+@dataclasses.dataclass(frozen=True)
+class CheckSettings:
+    """Ask an NTP server for the time (via ntplib)."""
+
+    timeout: float = seconds(3.0, "how long to wait for the answer")
+    version: str = one_of("4", "3", "2", "1", help="NTP version of the request")
 
 
-def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    parser = _Parser(prog=PROG, description="Ask an NTP server for the time (via ntplib).")
+def _parse(argv: Sequence[str]) -> tuple[HostPort, CheckSettings]:
+    parser = new_parser(PROG, CheckSettings.__doc__)
     parser.add_argument("server", metavar="HOST[:PORT]", help="server to ask (port 123 default)")
-    parser.add_argument("--timeout", default="3", help="seconds to wait for the answer")
-    parser.add_argument("--version", default="4", choices=("1", "2", "3", "4"), help="NTP version")
-    args = parser.parse_args(list(argv))
+    add_options(parser, CheckSettings)
+    values = vars(parser.parse_args(list(argv)))
     try:
-        args.address = host_port_default(123)(args.server)
+        server = host_port_default(123)(values["server"])
     except ValueError as exc:
-        fail(PROG, f"invalid HOST[:PORT] {args.server!r}: {exc}")
-    try:
-        args.timeout = positive_float(args.timeout)
-    except ValueError as exc:
-        fail(PROG, f"invalid --timeout {args.timeout!r}: {exc}")
-    return args
+        fail(PROG, f"invalid HOST[:PORT] {values['server']!r}: {exc}")
+    return server, settings_from(CheckSettings, values, os.environ, PROG)
 
 
 def describe(stats: Any, server: HostPort) -> dict[str, Any]:
@@ -76,11 +84,10 @@ def describe(stats: Any, server: HostPort) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str]) -> int:
-    args = _parse(argv)
-    server: HostPort = args.address
+    server, settings = _parse(argv)
     try:
         stats = ntplib.NTPClient().request(
-            server.host, version=int(args.version), port=server.port, timeout=args.timeout
+            server.host, version=int(settings.version), port=server.port, timeout=settings.timeout
         )
     except (ntplib.NTPException, OSError) as exc:
         fields = {"server": str(server), "error": str(exc)}

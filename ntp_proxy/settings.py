@@ -14,14 +14,13 @@ from bridge.settings import (
     count,
     health_option,
     host_port_default,
-    non_negative_float,
     non_negative_int,
     one_of,
     option,
     per_second,
-    positive_float,
     router_option,
     seconds,
+    seconds_or_off,
     switch,
 )
 from ntp_proxy.ecs import ECS_METADATA, KEYWORD, MetadataSource
@@ -53,11 +52,11 @@ class NtpSettings(CommonSettings):
         "and non-smearing servers; ecs-metadata: the task's clock while ECS reports it "
         "synchronised (Fargate 1.4+)",
     )
-    max_error_bound: float = option(
+    max_error_bound: float = seconds(
         0.1,
-        parse=positive_float,
-        help="ecs-metadata: the task clock counts as synchronised only while ECS's "
-        "ClockErrorBound (seconds, grown by 15 ppm since measured) stays below this",
+        "ecs-metadata: the task clock counts as synchronised only while ECS's ClockErrorBound "
+        "(grown by 15 ppm since measured) stays below this; a bare number is seconds, so "
+        "0.1 = 100ms",
     )
     poll: float = seconds(16.0, "seconds between upstream polls")
     poll_burst: int = count(
@@ -69,12 +68,10 @@ class NtpSettings(CommonSettings):
         3600.0,
         "seconds without a valid upstream sample before the proxy is unsynchronised",
     )
-    max_offset: float = option(
+    max_offset: float = seconds_or_off(
         1.0,
-        parse=non_negative_float,
-        help="reject upstream samples further than this many seconds from the local clock "
-        "(on AWS the host clock follows the same service); 0: no limit, for a laptop whose "
-        "clock may be far off",
+        "reject upstream samples further than this from the local clock (on AWS the host "
+        "clock follows the same service); 0: no limit, for a laptop whose clock may be far off",
     )
     mode: str = one_of(
         "serve",

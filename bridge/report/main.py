@@ -28,7 +28,6 @@ from bridge.settings import (
     new_parser,
     non_negative_duration,
     option,
-    positive_float,
     router_option,
     seconds,
     settings_from,
@@ -76,8 +75,8 @@ class ReportSettings:
     max_silence: float = seconds(
         86400.0, "10.3.3 fails for a router silent this long at the period's end"
     )
-    max_skew: float = option(
-        2.0, parse=positive_float, help="10.6 fails for log timestamps further off, in seconds"
+    max_skew: float = seconds(
+        2.0, "10.6 fails for log timestamps further off their arrival than this"
     )
 
 

@@ -58,8 +58,9 @@ def option(
 
 
 def seconds(default: float, help: str) -> Any:
-    """A timeout, interval or grace period (``90``, ``90s``, ``15m``, ``24h``): 0 is refused,
-    since a span of nothing would close, poll or judge at once."""
+    """A timeout, interval, grace period or tolerance (``90``, ``90s``, ``15m``, ``100ms``; a
+    bare number is seconds): 0 is refused, since a span of nothing would close, poll or judge
+    at once, or tolerate nothing."""
     return option(default, parse=duration, help=help)
 
 

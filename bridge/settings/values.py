@@ -131,20 +131,21 @@ def non_negative_float(text: str) -> float:
     return _non_negative(_finite(text))
 
 
-_DURATION = re.compile(r"^([-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?)\s*([smhd]?)$", re.IGNORECASE)
-_DURATION_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^([-+]?\d+(?:\.\d*)?(?:e[-+]?\d+)?)\s*(ms|[smhd])?$", re.IGNORECASE)
+_DURATION_UNITS = {"": 1, "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _seconds(text: str) -> float:
     m = _DURATION.match(text.strip())
     if m is None:
-        raise ValueError("expected a duration such as 90s, 15m, 24h or 30d")
-    return _finite(m.group(1)) * _DURATION_UNITS[m.group(2).lower()]
+        raise ValueError("expected a duration such as 90s, 15m, 24h, 30d or 100ms")
+    return _finite(m.group(1)) * _DURATION_UNITS[(m.group(2) or "").lower()]
 
 
 def duration(text: str) -> float:
-    """``90``, ``90s``, ``15m``, ``24h``, ``30d`` -> seconds: a span that must pass (a timeout,
-    an interval, a grace period), so never 0, which would fire at once."""
+    """``90``, ``90s``, ``15m``, ``24h``, ``30d``, ``100ms`` -> seconds (a bare number is
+    seconds): a span that must pass (a timeout, an interval, a grace period, a tolerance), so
+    never 0, which would fire at once or tolerate nothing."""
     return _positive(_seconds(text))
 
 

@@ -12,7 +12,6 @@ from bridge.settings import (
     one_of,
     option,
     per_second,
-    positive_float,
     seconds,
     seconds_or_off,
 )
@@ -64,9 +63,7 @@ class SimulatorSettings:
     burst_every: float = seconds_or_off(30.0, "seconds between syslog bursts (0: none)")
     burst_size: int = count(200, "messages in one burst")
     ntp_every: float = seconds_or_off(5.0, "seconds between NTP queries (0: none)")
-    max_offset: float = option(
-        1.0, parse=positive_float, help="an NTP answer further off than this counts as failed"
-    )
+    max_offset: float = seconds(1.0, "an NTP answer further off than this counts as failed")
     upload_every: float = seconds_or_off(60.0, "seconds between config uploads (0: none)")
     change_every: int = count(3, "the config changes every N uploads")
     duration: float = seconds_or_off(60.0, "seconds to run (0: forever)")
