@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from typing import Final
 
-# A secret value: escaped-quoted, double-quoted, single-quoted, or one word (not a lone brace
-# or bracket, and without a trailing ";"); an earlier redaction is one value, so redacting twice
-# changes nothing.
+# A secret value: the text of an XML element (right after its ">", blanks and all: XML text
+# holds no "<" outside a CDATA section), escaped-quoted, double-quoted, single-quoted, or one
+# word (not a lone brace or bracket, nor the tag of a child element, and without a trailing
+# ";"); an earlier redaction is one value, so redacting twice changes nothing.
 VALUE: Final = (
-    r"""(?:<redacted>|\\"(?:(?!\\").)*(?:\\")?|"(?:[^"\\]|\\.)*"?|'[^']*'?"""
-    r"""|(?![{}\[\]](?:[\s;]|$))[^\s;]+?(?=;?(?:\s|$)))"""
+    r"""(?:<redacted>|(?<=>)(?><!\[CDATA\[.*?(?:\]\]>|$)|[^<\s]+(?:\s+[^<\s]+)*)"""
+    r"""|\\"(?:(?!\\").)*(?:\\")?|"(?:[^"\\]|\\.)*"?|'[^']*'?"""
+    r"""|(?!(?<=>)<|[{}\[\]](?:[\s;]|$))[^\s;]+?(?=;?(?:\s|$)))"""
 )
 # Words between a keyword and its value that say how the value is written, not what it is.
 MARKER_WORD: Final = (
@@ -77,7 +79,9 @@ def to_value(marker: str, exempt: str) -> str:
     return rf"(?>(?<=\s)(?:{marker}(?:\s+|$))++|{not_value(exempt)})" if exempt else markers(marker)
 
 
-SEPARATOR: Final = r"""["']?(?:\s*[=:>]\s*|\s+)"""
+# Between a keyword and its value: "=", ":", blanks, or the ">" of an XML element and the tags
+# of any child elements on the line (``<pre-shared-key><key>X``, Junos ``<ascii-text>``).
+SEPARATOR: Final = r"""["']?(?:\s*(?:=>?|:|>(?:<[A-Za-z_][\w.:-]*>)*+)\s*|\s+)"""
 
 # A keyword as configs spell it (``password``, ``auth-pass``, ``server-key``), not a value
 # that merely ends like one (``NtpHmacKey``).

@@ -306,7 +306,27 @@ def spans(rules: Iterable[Rule], line: str, parent: str = "") -> list[Span]:
         ]
         if mine and (each.unless is None or not each.unless.fullmatch(parent + "\n" + line)):
             found += mine
+    if found and _XML_LINE.match(line):
+        cut = (_before_markup(line, span) for span in found)
+        found = [(start, end) for start, end in cut if start < end]
     return found
+
+
+# A line that opens with an XML element. Its text and attribute values hold no "<" (XML writes
+# "&lt;"), so a value read as running on past one ran into markup: it ends there, and the
+# closing tag stays (``<phash>X</phash>``, ``key=LUFRPT...</url-format>``).
+_XML_LINE: Final = re.compile(r"\s*<[A-Za-z_][\w.:-]*(?:\s[^<>]*)?/?>")
+
+
+def _before_markup(line: str, span: Span) -> Span:
+    """``span`` up to the first "<" after its start; empty where it starts with a tag (the
+    ``>`` of a closing tag announces no value). An earlier redaction and a CDATA section,
+    whose text may hold a "<", stay whole."""
+    start, end = span
+    if line.startswith(("<redacted>", "<![CDATA["), start):
+        return span
+    cut = line.find("<", start, end)
+    return span if cut < 0 else (start, cut)
 
 
 def render(line: str, found: list[Span]) -> str:

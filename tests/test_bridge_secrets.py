@@ -9,6 +9,7 @@ RouterOS escaped quotes).
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -394,6 +395,84 @@ def test_url_password_runs_to_the_at_sign() -> None:
     )
 
 
+# -- XML: a value ends where its element's text does --------------------------------------
+
+# (line, what it becomes): XML text holds no "<" (it is written "&lt;"), so a value that runs
+# into one has run into markup, which stays; the element's text goes whole, blanks and all.
+XML_LINES: list[tuple[str, str]] = [
+    (
+        "      <phash>$5$kqvzeyds$Q0r8mJb2cX4tW7nE1yH6aLpS9dF3gKuV5iZoR2eB7hC</phash>",
+        "      <phash><redacted></phash>",
+    ),
+    ("<secret>-AQ==IKGdpRCc/DRHk=fo7oafJP0h+dLW1A2r=</secret>", "<secret><redacted></secret>"),
+    ("  <password>my pass phrase</password></entry>", "  <password><redacted></password></entry>"),
+    ("<community>Dc2PaTrapComm7</community>", "<community><redacted></community>"),
+    (
+        "<url-format>/api/?type=user-id&amp;key=LUFRPT1MWUw4TTlE</url-format>",
+        "<url-format>/api/?type=user-id&amp;key=<redacted></url-format>",
+    ),
+    # a child element on the same line holds the value (PAN-OS, Junos XML)
+    (
+        "<pre-shared-key><key>plain psk</key></pre-shared-key>",
+        "<pre-shared-key><key><redacted></key></pre-shared-key>",
+    ),
+    (
+        "<pre-shared-key><ascii-text>$9$abc.DEF</ascii-text></pre-shared-key>",
+        "<pre-shared-key><ascii-text><redacted></ascii-text></pre-shared-key>",
+    ),
+    ('  <entry name="x" password="a b"/>', '  <entry name="x" password=<redacted>/>'),
+    # a CDATA section may hold a "<": it goes whole
+    ("<password><![CDATA[a<b c]]></password>", "<password><redacted></password>"),
+    ("<password><![CDATA[a<b c", "<password><redacted>"),
+    # BGP communities stay, as everywhere
+    ("<community><member>65000:100</member></community>", None),
+    # a syslog datagram is no XML line: a value there still runs to the next blank
+    ("<189>1 password=ab<cd> x", "<189>1 password=<redacted> x"),
+]
+
+
+@pytest.mark.parametrize(("line", "expected"), XML_LINES)
+def test_xml_values_end_where_the_element_text_ends(line: str, expected: str | None) -> None:
+    assert redact_line(line) == (line if expected is None else expected)
+    assert redact_line(redact_line(line)) == redact_line(line)
+
+
+# XML text as a router writes it: no "<", entities for "&" and "<", blanks inside.
+xml_text = st.lists(
+    st.text(
+        alphabet=st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="<&"),
+        min_size=1,
+        max_size=12,
+    )
+    | st.sampled_from(["&lt;", "&amp;", "&gt;", "&quot;"]),
+    min_size=1,
+    max_size=4,
+).map(" ".join)
+XML_SECRET_ELEMENTS = [
+    "phash", "password", "secret", "key", "bind-password", "authpwd", "privpwd", "community",
+    "snmp-community-string", "passcode", "private-key", "encrypted-password", "auth-password",
+    "secret-key", "pre-shared-key><key", "pre-shared-key><ascii-text",
+]  # fmt: skip
+
+
+@given(
+    element=st.sampled_from(XML_SECRET_ELEMENTS),
+    text=xml_text,
+    indent=st.sampled_from(["", "  ", "\t\t"]),
+    parents=st.sampled_from(["", "</entry>", "</entry></users>"]),
+)
+def test_any_xml_secret_loses_its_text_and_keeps_its_tags(
+    element: str, text: str, indent: str, parents: str
+) -> None:
+    tags = element.split("><")
+    closing = "".join(f"</{tag}>" for tag in reversed(tags))
+    line = f"{indent}<{element}>{text}{closing}{parents}"
+    assume(not re.fullmatch(r"\d+:\d+", text))  # a BGP community, never a secret
+    redacted = redact_line(line)
+    assert redacted == f"{indent}<{element}>{REDACTED}{closing}{parents}", line
+    assert redact_line(redacted) == redacted
+
+
 # -- secrets spelled like syntax: markers, command words, English, next clauses ------------
 
 # (line, the secret in it): fail-open cases that hypothesis and the exhaustive runs below found
@@ -481,6 +560,9 @@ HOSTILE = {
     "host options": ("snmp-server host 10.0.0.1 ", "vrf x ", ""),
     "url without at": ("scp://u:", "a", ""),
     "echo": ("%PARSER-5-CFGLOG_LOGGEDCMD: logged command:password ", "plaintext ", "'"),
+    "xml text": ("<password>", "a ", "</password>"),
+    "xml child tags": ("<password>", "<x>", "a"),
+    "cdata never closed": ("<password><![CDATA[", "a]] ", ""),
 }
 
 
