@@ -17,14 +17,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from bridge.metrics import NAMESPACE
-from bridge.settings import env_name
 from bridge.stdout import DROPPED_LINES
 from tests.artefacts import (
     DAEMONS,
     dockerfile,
     first,
     health_port,
-    load,
     run_tool,
     served,
     tool,
@@ -34,6 +32,8 @@ from tests.cfn import (
     SAMPLE,
     TEMPLATE,
     attributes,
+    container_settings,
+    containers,
     for_each_loops,
     logical_id,
     metric_filters,
@@ -59,40 +59,6 @@ PROTOCOLS = {"TCP_UDP": {"tcp", "udp"}, "UDP": {"udp"}, "TCP": {"tcp"}, "TLS": {
 
 def test_cfn_lint() -> None:
     run_tool(tool("cfn-lint"), str(TEMPLATE))
-
-
-def containers(t: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """(task definition id, its properties, its one container)."""
-    for logical, task in of_type(t, "AWS::ECS::TaskDefinition").items():
-        (container,) = task["Properties"]["ContainerDefinitions"]
-        yield logical, task["Properties"], container
-
-
-# What each secret holds, in its shape; the values come at run time.
-SECRET_SHAPES = {
-    "EDGE_BRIDGE_BASIC_AUTH": '{"username": "uploader", "password": "secret"}',
-    "EDGE_BRIDGE_READER_AUTH": '{"username": "auditor", "password": "secret"}',
-    "EDGE_BRIDGE_KEYS_TEXT": "# chronyc keygen 1 SHA1 160\n1 SHA1 HEX:1DC764E0791B11FA67EF\n",
-}
-
-
-def secrets_of(container: dict[str, Any], conditions: bool = True) -> list[dict[str, Any]]:
-    """The container's Secrets when every condition is ``conditions``."""
-    secrets = container.get("Secrets", [])
-    if isinstance(secrets, dict):  # !If [condition, [secrets], AWS::NoValue]
-        _, when_true, when_false = secrets["Fn::If"]
-        secrets = when_true if conditions else []
-        assert when_false == {"Ref": "AWS::NoValue"}
-    assert isinstance(secrets, list)
-    return secrets
-
-
-def container_settings(container: dict[str, Any], conditions: bool = True) -> tuple[str, Any]:
-    command, *argv = container["Command"]
-    env = {e["Name"]: str(resolve(e["Value"])) for e in container.get("Environment", [])}
-    for secret in secrets_of(container, conditions):
-        env[secret["Name"]] = SECRET_SHAPES[secret["Name"]]
-    return command, load(command, argv, env)
 
 
 def mappings(container: dict[str, Any]) -> set[tuple[int, str]]:
@@ -472,50 +438,3 @@ def test_only_the_change_process_writes_desired_configs() -> None:
     assert publisher["Condition"] == "HasDesiredConfigPublisher"
     (trust,) = publisher["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert ref(trust["Principal"]["AWS"]) == "DesiredConfigPublisherArn"
-
-
-def test_ntp_keys_come_from_one_optional_secret_only_the_ntp_task_gets() -> None:
-    """Fargate has no host files and the root is read-only: the key file's text comes from a
-    Secrets Manager secret as EDGE_BRIDGE_KEYS_TEXT; the execution role reads that secret and
-    nothing more, and without one the stack still deploys and the proxy serves unsigned."""
-    t = template()
-    parameter = t["Parameters"]["NtpKeysSecretArn"]
-    assert parameter["Default"] == ""
-    pattern = re.compile(parameter["AllowedPattern"])
-    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:edge/ntp-keys-AbC123"
-    assert pattern.match(arn) and pattern.match("")
-    assert not pattern.match("edge/ntp-keys"), "a name alone: IAM needs the ARN"
-    assert t["Conditions"]["HasNtpKeys"] == {
-        "Fn::Not": [{"Fn::Equals": [{"Ref": "NtpKeysSecretArn"}, ""]}]
-    }
-    wanted = json.dumps({"Ref": "NtpKeysSecretArn"})
-    tasks = {c["Command"][0]: (task, c) for _, task, c in containers(t)}
-    for command, (_, container) in tasks.items():
-        uses = wanted in json.dumps(container)
-        assert uses == (command == "ntp"), f"{command}: only the ntp container gets the keys"
-    task, container = tasks["ntp"]
-    assert container["Secrets"]["Fn::If"][0] == "HasNtpKeys"
-    (secret,) = secrets_of(container)
-    assert secret == {"Name": env_name("keys_text"), "ValueFrom": {"Ref": "NtpKeysSecretArn"}}
-    _, with_keys = container_settings(container, conditions=True)
-    _, without = container_settings(container, conditions=False)
-    assert with_keys.keys_text and not with_keys.keys and not with_keys.require_auth
-    assert without.keys_text == "" and not without.keys, "no secret: unauthenticated as before"
-
-    execution_role = task["ExecutionRoleArn"]["Fn::GetAtt"][0]
-    readers = []
-    for logical, role in of_type(t, "AWS::IAM::Role").items():
-        for policy in role["Properties"].get("Policies", []):
-            for st in policy["PolicyDocument"]["Statement"]:
-                if wanted in json.dumps(st):
-                    readers.append((logical, st))
-                if isinstance(st, dict) and "Effect" in st:
-                    actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-                    if any(a.startswith("secretsmanager:") for a in actions):
-                        assert "*" not in json.dumps(st["Resource"]), f"{logical}: any secret"
-    (reader, statement), *others = readers
-    assert not others and reader == execution_role, "one statement, in the execution role"
-    condition, granted, otherwise = statement["Fn::If"]
-    assert condition == "HasNtpKeys" and otherwise == {"Ref": "AWS::NoValue"}
-    assert granted["Effect"] == "Allow" and granted["Action"] == "secretsmanager:GetSecretValue"
-    assert granted["Resource"] == {"Ref": "NtpKeysSecretArn"}, "exactly that secret"
