@@ -10,6 +10,7 @@ The rules of :mod:`bridge.secrets` are built from these pieces.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 # A secret value: the text of an XML element (right after its ">", blanks and all: XML text
@@ -127,3 +128,29 @@ def after_keyword(exempt: str) -> str:
         run_as_value(MARKER, MARKER_WORD, CLAUSE, commands=True)
         + rf"(?:{to_value(MARKER, exempt)}(?P<v>{VALUE}))?"
     )
+
+
+# The name of a custom HTTP header or URL parameter (PAN-OS HTTP server profiles) whose value
+# may be a credential (``Authorization: Splunk <token>``): any but a media type's or a client's
+# name, which are never secrets.
+HEADER_NAME: Final = (
+    r"(?!(?:content-type|content-encoding|accept|accept-encoding|user-agent)(?![\w-]))"
+    r"[^\s{};\"'<>]+"
+)
+
+
+# A line that opens with an XML element. Its text and attribute values hold no "<" (XML writes
+# "&lt;"), so a value read as running on past one ran into markup: it ends there, and the
+# closing tag stays (``<phash>X</phash>``, ``key=LUFRPT...</url-format>``).
+XML_LINE: Final = re.compile(r"\s*<[A-Za-z_][\w.:-]*(?:\s[^<>]*)?/?>")
+
+
+def before_markup(line: str, span: tuple[int, int]) -> tuple[int, int]:
+    """``span`` up to the first "<" after its start; empty where it starts with a tag (the
+    ``>`` of a closing tag announces no value). An earlier redaction and a CDATA section,
+    whose text may hold a "<", stay whole."""
+    start, end = span
+    if line.startswith(("<redacted>", "<![CDATA["), start):
+        return span
+    cut = line.find("<", start, end)
+    return span if cut < 0 else (start, cut)

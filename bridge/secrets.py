@@ -17,12 +17,15 @@ must not leak. So this layer runs on every line, whatever the vendor, and redact
   anywhere (``$1$ $5$ $6$ $8$ $9$ $sha512$``...), Cisco type 7 strings, the password of URL
   userinfo (``scp://user:PASSWORD@host``), PEM private key blocks (the lines inside one:
   :mod:`bridge.private_keys`);
-* SNMP ``auth``/``priv`` passwords, the community of ``snmp-server host`` lines, and text
-  authentication of HSRP/VRRP/GLBP/NHRP: secrets that no keyword announces;
-* a keyword's value in brackets, as FortiOS logs a change (``cfgattr="psksecret[old->new]"``).
+* SNMP ``auth``/``priv`` passwords, the community of ``snmp-server host`` lines, text
+  authentication of HSRP/VRRP/GLBP/NHRP, and the value of a PAN-OS HTTP server profile's
+  custom header on its name's line: secrets that no keyword announces;
+* FortiOS config-change logs: a keyword's value in brackets (``cfgattr="psksecret[old->new]"``)
+  and, where ``cfgattr`` names a secret, its ``cfgold=``/``cfgnew=`` values.
 
 A value is a double-quoted string (escapes honoured), an escaped-quoted one (``\\"...\\"``
-as RouterOS scripts write), a single-quoted one, or a word (a trailing ``;`` stays); how it is
+as RouterOS scripts write), a single-quoted one, an XML element's text, or a word (a trailing
+``;`` stays; on a line that opens with an XML element it ends at a ``<``); how it is
 told from the words around it (type markers, command words, the next clause) is
 :mod:`bridge.secret_syntax`. Each value becomes :data:`REDACTED`; the keyword and the line
 around it stay, so a reader still sees which secret is configured, and a diff still shows
@@ -51,12 +54,15 @@ from bridge.secret_syntax import (
     COMMAND_WORDS,
     COMMUNITY_MARKER,
     END,
+    HEADER_NAME,
     MARKERS,
     PROSE_WORDS,
     SEPARATOR,
     THEN_VALUE,
     VALUE,
+    XML_LINE,
     after_keyword,
+    before_markup,
     not_value,
     run_as_value,
     to_value,
@@ -79,13 +85,16 @@ class Rule:
     last unindented line at or above it in a config; empty in a log message), a newline and
     the line, this rule leaves the line alone. ``section``: the rule applies only below a
     section line (RouterOS ``/path``, FortiOS ``config ...``) that this pattern matches at
-    its start.
+    its start. ``after``: the rule applies only to a line right below one that this pattern
+    matches at its start (a value written on the line after its name). Sections and the line
+    above are a config's: a log message has neither, so the generic rules use neither.
     """
 
     pattern: re.Pattern[str]
     triggers: tuple[str, ...]
     unless: re.Pattern[str] | None = None
     section: re.Pattern[str] | None = None
+    after: re.Pattern[str] | None = None
 
 
 def rule(
@@ -93,6 +102,7 @@ def rule(
     *triggers: str,
     unless: str | None = None,
     section: str | None = None,
+    after: str | None = None,
     flags: int = FLAGS,
 ) -> Rule:
     """A :class:`Rule` from pattern text (case-insensitive unless ``flags`` say otherwise)."""
@@ -101,11 +111,14 @@ def rule(
         triggers,
         re.compile(unless, FLAGS) if unless else None,
         re.compile(section, FLAGS) if section else None,
+        re.compile(after, FLAGS) if after else None,
     )
 
 
-# Names that end like a keyword but introduce no secret.
+# Names that end like a keyword but introduce no secret, and a FortiOS cfgattr="password",
+# which names the attribute whose values stand apart (the cfgattr rules below).
 _NOT_KEYWORD: Final = (
+    r"(?<!cfgattr=[\"'])"
     r"(?!(?:no-?password|trusted-key|key-?id|auto-key|manual-key|config-key)(?![\w.-]))"
 )
 # Public keys are never secrets, and not a reason to look closer (sshd logs "accepted
@@ -132,6 +145,12 @@ _NOT_COMMUNITY: Final = (
     r"(?!\d+:\d+(?![\w:-])|\S+\s+members\b|(?<=set community )"
     r"(?:no-export|no-advertise|internet|local-as|additive|gshut)(?![\w:-]))"
 )
+
+
+# A word that holds a keyword's word, and a name made of such a word (FortiOS ``psksecret``),
+# read possessively: one way to read a long name, so it costs linear time.
+_SECRET_WORD: Final = r"(?:pass|pwd|secret|" + _KEY + r"|psk|token|phash)"
+_SECRET_NAME: Final = r"(?=[\w.-]*?" + _SECRET_WORD + r")[\w.-]*+"
 
 
 # A cipher named before an SNMP privacy password (``priv aes 128 X``, NX-OS ``priv aes-128 X``).
@@ -219,6 +238,16 @@ def _generic_rules(prose: bool) -> tuple[Rule, ...]:
             "community-string",
             "passcode",
         ),
+        # PAN-OS HTTP server profiles: a custom header's (or URL parameter's) value, which no
+        # keyword announces, where one line holds name and value: set form (headers NAME value
+        # V), braces as a CONFIG log flattens them (NAME { value V; }), XML on one line. The
+        # PAN-OS profile reads the value on the line below its name.
+        rule(
+            r"(?:(?<![\w-])(?:headers|params)\s+[\"']?" + HEADER_NAME + r"[\"']?\s+value\s+"
+            r"|(?<![^\s{};,])[\"']?" + HEADER_NAME + r"[\"']?\s+\{\s*value\s+"
+            r"|<entry\s+name=[\"']" + HEADER_NAME + r"[\"']>\s*<value>)(?P<v>" + VALUE + ")",
+            "value",
+        ),
         # PAN-OS values encrypted with the master key ("-AQ==" and base64), wherever they
         # stand, and its API keys (that shape base64-encoded again: "LUFRPT...").
         rule(r"(?<![\w+/=-])(?P<v>-AQ==[A-Za-z0-9+/=]*)", "-aq==", flags=re.ASCII),
@@ -226,8 +255,23 @@ def _generic_rules(prose: bool) -> tuple[Rule, ...]:
         # FortiOS config-change logs: cfgattr="name[x]psksecret[old->new]status[up]"; the value
         # runs to the "]" that ends the attribute (a next "name[", a quote, a blank or the end)
         rule(
-            r"(?<![\w.-])[\w.-]*?(?:pass|pwd|secret|" + _KEY + r"|psk|token|phash)[\w.-]*\[(?!\*\])"
-            r"(?P<v>.*?)\](?=[\w.-]+\[|[\"'\s]|$)",
+            r"(?<![\w.-])" + _SECRET_NAME + r"\[(?!\*\])(?P<v>.*?)\](?=[\w.-]+\[|[\"'\s]|$)",
+            *_KEYWORD_WORDS,
+        ),
+        # ... or with the values apart (cfgattr="password" cfgold="..." cfgnew="...", a shape
+        # no Fortinet log reference shows, but log tools write): where cfgattr names a secret,
+        # the old and new values go wherever they stand, and so does the field right after a
+        # bare secret name, whatever it is called.
+        rule(
+            r"^(?=.*?(?<![\w.-])cfgattr=(?:\"[^\"]*?|'[^']*?|[^\s\"'=]*?)"
+            + _SECRET_WORD
+            + ")"
+            + "".join(
+                rf"(?=(?:.*?(?<![\w.-])(?:cfg)?{age}(?:[-_]?val(?:ue)?)?=(?P<v{age}>{VALUE}))?)"
+                for age in ("old", "new")
+            )
+            + rf"(?=(?:.*?(?<![\w.-])cfgattr=(?P<q>[\"']?){_SECRET_NAME}(?P=q)\s+(?:[\w.-]+=)?"
+            rf"(?P<vnext>{VALUE}))?)",
             *_KEYWORD_WORDS,
         ),
     )
@@ -306,27 +350,10 @@ def spans(rules: Iterable[Rule], line: str, parent: str = "") -> list[Span]:
         ]
         if mine and (each.unless is None or not each.unless.fullmatch(parent + "\n" + line)):
             found += mine
-    if found and _XML_LINE.match(line):
-        cut = (_before_markup(line, span) for span in found)
+    if found and XML_LINE.match(line):
+        cut = (before_markup(line, span) for span in found)
         found = [(start, end) for start, end in cut if start < end]
     return found
-
-
-# A line that opens with an XML element. Its text and attribute values hold no "<" (XML writes
-# "&lt;"), so a value read as running on past one ran into markup: it ends there, and the
-# closing tag stays (``<phash>X</phash>``, ``key=LUFRPT...</url-format>``).
-_XML_LINE: Final = re.compile(r"\s*<[A-Za-z_][\w.:-]*(?:\s[^<>]*)?/?>")
-
-
-def _before_markup(line: str, span: Span) -> Span:
-    """``span`` up to the first "<" after its start; empty where it starts with a tag (the
-    ``>`` of a closing tag announces no value). An earlier redaction and a CDATA section,
-    whose text may hold a "<", stay whole."""
-    start, end = span
-    if line.startswith(("<redacted>", "<![CDATA["), start):
-        return span
-    cut = line.find("<", start, end)
-    return span if cut < 0 else (start, cut)
 
 
 def render(line: str, found: list[Span]) -> str:

@@ -129,6 +129,10 @@ class _Context:
         self._advance(k)
         return self.last_section
 
+    def above(self, k: int) -> str:
+        """Line ``k - 1`` (empty above the first)."""
+        return self.lines[k - 1] if k > 0 else ""
+
     def parent(self, k: int) -> str:
         """The last unindented line up to line ``k`` (``k`` itself if it is unindented)."""
         self._advance(k)
@@ -200,10 +204,12 @@ def _redacted(
 
 
 def _woken(found: Iterable[str], context: _Context, k: int) -> list[Rule]:
-    """The rules that the trigger words ``found`` in line ``k`` wake, in their section."""
+    """The rules that the trigger words ``found`` in line ``k`` wake, in their section and
+    below their line."""
     woken = {id(each): each for word in found for each in _WORDS[word]}
     return [
         each
         for each in woken.values()
-        if each.section is None or each.section.match(context.section(k))
+        if (each.section is None or each.section.match(context.section(k)))
+        and (each.after is None or each.after.match(context.above(k)))
     ]

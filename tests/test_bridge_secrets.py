@@ -227,6 +227,65 @@ def test_fortios_change_logs_keep_other_attributes() -> None:
     assert redact_line("ssh publickey[AAAAC3Nz]") == "ssh publickey[AAAAC3Nz]"
 
 
+# The FortiOS Log Reference (docs.fortinet.com, "44547 - LOGID_EVENT_CONFIG_OBJATTR" and
+# 44546, 44549) defines cfgtid, cfgpath, cfgobj and cfgattr (a string of up to 4096 bytes) and
+# no cfgold/cfgnew; its examples and community.fortinet.com article 387138 write the values in
+# cfgattr, "attr[new]" or "attr[old->new]" (above). Log tools and test generators also write
+# the attribute and its values apart (``cfgattr=action cfgold=accept cfgnew=deny``): where the
+# attribute is a secret, those values go, whatever the quoting and order.
+FORTIOS_VALUES_APART: list[tuple[str, list[str], str]] = [
+    (
+        'logid="0100044547" cfgpath="system.admin" cfgobj="admin" cfgattr="password" '
+        'cfgold="FgtOldAdm1n" cfgnew="FgtNewAdm1n" msg="Edit system.admin admin"',
+        ["FgtOldAdm1n", "FgtNewAdm1n"],
+        'cfgattr="password" cfgold=<redacted> cfgnew=<redacted> msg="Edit system.admin admin"',
+    ),
+    (
+        "logid=0100044546 cfgpath=vpn.ipsec.phase1-interface cfgattr=psksecret "
+        "cfgold=FgtOldPsk cfgnew=FgtNewPsk",
+        ["FgtOldPsk", "FgtNewPsk"],
+        "cfgattr=psksecret cfgold=<redacted> cfgnew=<redacted>",
+    ),
+    (
+        "cfgnew='Fgt New Spaced' cfgpath='user.radius' cfgattr='secret' cfgold='Fgt Old'",
+        ["Fgt New Spaced", "Fgt Old"],
+        "cfgnew=<redacted> cfgpath='user.radius' cfgattr='secret' cfgold=<redacted>",
+    ),
+    (
+        'cfgattr="auth-pwd" oldvalue="FgtOldAuth" newvalue="FgtNewAuth"',
+        ["FgtOldAuth", "FgtNewAuth"],
+        'cfgattr="auth-pwd" oldvalue=<redacted> newvalue=<redacted>',
+    ),
+    # a bare secret name: the field after it holds its value, whatever it is called
+    ('cfgattr="passwd" cfgval="FgtValPw" msg="Edit"', ["FgtValPw"], 'cfgval=<redacted> msg="Edit"'),
+    (
+        'cfgattr="name[u1]password" cfgold="FgtOldMixed" cfgnew="FgtNewMixed"',
+        ["FgtOldMixed", "FgtNewMixed"],
+        "cfgnew=<redacted>",  # the keyword rule takes the word after 'password"' too
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "secrets", "kept"), FORTIOS_VALUES_APART)
+def test_fortios_change_logs_lose_secret_values_written_apart(
+    line: str, secrets: list[str], kept: str
+) -> None:
+    for redacted in (redact_line(line), redact_message(line)):
+        assert [secret for secret in secrets if secret in redacted] == [], redacted
+        assert kept in redacted, redacted
+        assert redact_line(redacted) == redacted
+
+
+def test_fortios_change_logs_keep_values_of_other_attributes_apart() -> None:
+    for line in (
+        "cfgpath=firewall/policy cfgattr=action cfgold=accept cfgnew=deny",
+        'cfgattr="ssh-public-key1" cfgold="ssh-ed25519 AAAAold" cfgnew="ssh-ed25519 AAAAnew"',
+        'cfgattr="psksecret[*]" msg="Edit aws"',  # FortiOS masked it already
+    ):
+        assert redact_message(line) == line
+        assert redact_line(line) == line
+
+
 def test_the_gate_lets_common_log_lines_pass_untouched() -> None:
     for line in (
         "%LINK-3-UPDOWN: Interface GigabitEthernet0/1, changed state to up",
@@ -395,6 +454,36 @@ def test_url_password_runs_to_the_at_sign() -> None:
     )
 
 
+_FORTIOS_SECRET_ATTRIBUTES = [
+    "password", "passwd", "psksecret", "secret", "key", "auth-pwd", "priv-pwd", "private-key",
+    "ppk-secret", "tacacs-key", "server-key", "radius-secret", "token", "passphrase",
+]  # fmt: skip
+_FORTIOS_QUOTES = ['"', "'", ""]
+
+
+@given(
+    attribute=st.sampled_from(_FORTIOS_SECRET_ATTRIBUTES),
+    old=bare,
+    new=quoted,
+    quote=st.sampled_from(_FORTIOS_QUOTES),
+    order=st.permutations(["attr", "old", "new", "path", "msg"]),
+)
+def test_any_fortios_secret_change_loses_old_and_new_values(
+    attribute: str, old: str, new: str, quote: str, order: list[str]
+) -> None:
+    fields = {
+        "attr": f"cfgattr={quote}{attribute}{quote}",
+        "old": f"cfgold={old}",
+        "new": f'cfgnew="{new}"',
+        "path": 'cfgpath="system.admin"',
+        "msg": 'msg="Edit system.admin admin"',
+    }
+    line = "logid=0100044547 " + " ".join(fields[name] for name in order)
+    assume(not any(v in line.replace(v, "", 1) or v in REDACTED for v in (old, new)))
+    for redacted in (redact_line(line), redact_message(line)):
+        assert old not in redacted and new not in redacted, (line, redacted)
+
+
 # -- XML: a value ends where its element's text does --------------------------------------
 
 # (line, what it becomes): XML text holds no "<" (it is written "&lt;"), so a value that runs
@@ -471,6 +560,85 @@ def test_any_xml_secret_loses_its_text_and_keeps_its_tags(
     redacted = redact_line(line)
     assert redacted == f"{indent}<{element}>{REDACTED}{closing}{parents}", line
     assert redact_line(redacted) == redacted
+
+
+# -- PAN-OS HTTP server profiles: custom headers whose value no keyword announces ----------
+
+# A header is an entry with one "value" (pan-os-python: HttpConfigHeader and its siblings are
+# ValueEntry objects at /format/<log type>/headers, params likewise), so set form writes
+# "headers NAME value V" and braces "NAME { value V; }", which a CONFIG log flattens onto one
+# line. Where name and value share a line the generic layer reads them; a config's XML and
+# braces put the value on the line below (tests/test_config_redact.py).
+PANOS_HEADER_LINES: list[tuple[str, str]] = [
+    (
+        "set shared server-profile http splunk-hec format system headers Authorization "
+        'value "Splunk 6f1c2d3e-PanSetTok"',
+        "6f1c2d3e-PanSetTok",
+    ),
+    (
+        "set shared server-profile http dd format traffic headers DD-API-KEY value PanDdKey1",
+        "PanDdKey1",
+    ),
+    (
+        "set shared server-profile http h format config params token value PanParamTok",
+        "PanParamTok",
+    ),
+    (
+        "1,2026/12/01 09:40:00,013201012345,CONFIG,0,2561,2026/12/01 09:40:00,10.20.0.50,,edit,"
+        "netops,Web,Submitted,shared server-profile http splunk-hec format system headers,"
+        'Authorization {    value "Splunk PanWebOld";  } ,Authorization {    value "Splunk '
+        'PanWebNew";  }  X-Auth {    value PanWebXAuth;  } ,1234,0x0',
+        "PanWeb",
+    ),
+    ('<entry name="Authorization"><value>Splunk PanXmlTok</value></entry>', "PanXmlTok"),
+]
+
+
+@pytest.mark.parametrize(("line", "secret"), PANOS_HEADER_LINES)
+def test_panos_header_values_on_the_line_of_their_name_go(line: str, secret: str) -> None:
+    for redacted in (redact_line(line), redact_message(line)):
+        assert secret not in redacted, redacted
+        assert redact_line(redacted) == redacted
+
+
+def test_panos_media_type_headers_stay() -> None:
+    for line in (
+        "set shared server-profile http h format system headers Content-Type value text/plain",
+        '<entry name="Accept"><value>application/json</value></entry>',
+        "Content-Type {    value text/plain;  }",
+    ):
+        assert redact_line(line) == line
+        assert redact_message(line) == line
+
+
+header_names = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,20}", fullmatch=True).filter(
+    lambda name: (
+        name.lower()
+        not in ("content-type", "content-encoding", "accept", "accept-encoding", "user-agent")
+    )
+)
+HEADER_FORMS = [
+    'set shared server-profile http h format {log} headers {name} value "{value}"',
+    'set shared server-profile http h format {log} params {name} value "{value}"',
+    "edit,admin,Web,Submitted,shared server-profile http h format {log} headers,"
+    '{name} {{    value "{value}";  }} ,',
+    '<entry name="{name}"><value>{xml}</value></entry>',
+]
+
+
+@given(
+    form=st.sampled_from(HEADER_FORMS),
+    log=st.sampled_from(["config", "system", "traffic", "threat", "url", "globalprotect"]),
+    name=header_names,
+    value=quoted,
+    xml=xml_text,
+)
+def test_any_panos_header_value_goes(form: str, log: str, name: str, value: str, xml: str) -> None:
+    line = form.format(log=log, name=name, value=value, xml=xml)
+    secret = xml if "{xml}" in form else value
+    assume(secret not in form.format(log=log, name=name, value="", xml="") + REDACTED)
+    for redacted in (redact_line(line), redact_message(line)):
+        assert secret not in redacted, (line, redacted)
 
 
 # -- secrets spelled like syntax: markers, command words, English, next clauses ------------
@@ -561,6 +729,10 @@ HOSTILE = {
     "url without at": ("scp://u:", "a", ""),
     "echo": ("%PARSER-5-CFGLOG_LOGGEDCMD: logged command:password ", "plaintext ", "'"),
     "xml text": ("<password>", "a ", "</password>"),
+    "fortios fields apart": ('cfgattr="password" ', "cfgold=x ", ""),
+    "fortios attribute never named": ("cfgattr=", "pass", ""),
+    "header braces": ("", "a { value ", "x"),
+    "header name": ("headers ", "a", " value x"),
     "xml child tags": ("<password>", "<x>", "a"),
     "cdata never closed": ("<password><![CDATA[", "a]] ", ""),
 }

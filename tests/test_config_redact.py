@@ -652,6 +652,62 @@ def test_routeros_snmp_community_name_and_continued_secret() -> None:
     assert "CutPw" not in joined and "password=<redacted> user=u" in joined
 
 
+# A PAN-OS HTTP server profile header is an entry with one value (pan-os-python's ValueEntry:
+# <entry name="NAME"><value>V</value>, braces NAME { value V; }); a config puts the value on
+# the line below the name, where only the line above tells it is a header's.
+PANOS_HEADERS_XML = """\
+              <headers>
+                <entry name="Authorization">
+                  <value>Splunk 6f1c2d3e PanXmlHecTok</value>
+                </entry>
+                <entry name="Content-Type">
+                  <value>application/json</value>
+                </entry>
+                <entry name='X-Auth-Token'>
+                  <value>PanXmlXAuth</value>
+                </entry>
+              </headers>"""
+PANOS_HEADERS_BRACES = """\
+              headers {
+                Authorization {
+                  value "Splunk 3a4b5c6d PanBraceHecTok";
+                }
+                Content-Type {
+                  value application/json;
+                }
+                X-Auth {
+                  value PanBraceXAuth;
+                }
+              }"""
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+@pytest.mark.parametrize(
+    ("text", "secrets"),
+    [
+        (PANOS_HEADERS_XML, ["PanXmlHecTok", "PanXmlXAuth"]),
+        (PANOS_HEADERS_BRACES, ["PanBraceHecTok", "PanBraceXAuth"]),
+    ],
+)
+def test_panos_header_value_below_its_name_goes(
+    vendor: Vendor, text: str, secrets: list[str]
+) -> None:
+    redacted = redact(text, vendor)
+    assert [secret for secret in secrets if secret in redacted] == []
+    lines, out = text.split("\n"), redacted.split("\n")
+    assert [k for k, (a, b) in enumerate(zip(lines, out, strict=True)) if a != b] == [2, 8]
+    assert out[2].strip() in ("<value><redacted></value>", "value <redacted>;")
+    # a diff shows the value line alone: the name above is still read
+    assert redact_some(lines, vendor, [2, 5, 8]) == {k: out[k] for k in (2, 5, 8)}
+
+
+def test_a_value_below_no_header_name_stays() -> None:
+    text = (
+        '    <entry name="Content-Type">\n      <value>application/json</value>\n<value>x</value>'
+    )
+    assert redact(text, "panos") == text
+
+
 @pytest.mark.parametrize("vendor", VENDORS)
 def test_private_key_blocks_are_redacted_certificates_kept(vendor: Vendor) -> None:
     text = (
@@ -790,6 +846,18 @@ VOCABULARY = [
     "psk",
     "passphrase",
     "value",
+    "<value>",
+    "</value>",
+    '<entry name="Authorization">',
+    "Authorization {",
+    "headers",
+    "<password>",
+    "</password>",
+    "<![CDATA[",
+    "cfgattr=password",
+    'cfgattr="secret"',
+    "cfgold=o",
+    "cfgnew=n",
     "type",
     "ntp",
     "server",

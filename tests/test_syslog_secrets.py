@@ -211,6 +211,18 @@ PANOS_CONFIG: list[tuple[str, str]] = [
         "/api/?type=user-id&key=LUFRPT1QYW5BcGlLZXk9PQ==,,",
         "LUFRPT1QYW5BcGlLZXk9PQ==",
     ),
+    # an HTTP server profile's custom header: no keyword names its value
+    (
+        "set,netops,CLI,Submitted,shared server-profile http splunk-hec format system headers "
+        'Authorization value "Splunk PanCliHecToken",,',
+        "PanCliHecToken",
+    ),
+    (
+        "edit,netops,Web,Submitted,shared server-profile http splunk-hec format system headers,"
+        'Authorization {    value "Splunk PanWebHecOld";  } ,Authorization {    value "Splunk '
+        'PanWebHecNew";  } ',
+        "PanWebHec",
+    ),
 ]
 
 
@@ -232,21 +244,26 @@ PANOS_SYSTEM = (
 )
 
 
-def test_panos_config_logs_sent_by_logger_lose_their_secrets(receiver: Daemon) -> None:
+def logged(receiver: Daemon, log: str, *options: str) -> str:
+    """Send ``log`` and a fresh marker with util-linux logger over UDP; the marker."""
     _, port = receiver.address("syslog", "udp")
-    logger = peer("logger", "bsdutils")
-    sent: list[tuple[str, str]] = []
+    text = marker()
+    subprocess.run(
+        [peer("logger", "bsdutils"), "-n", "127.0.0.1", "-P", str(port), "-d", *options,
+         f"{log} {text}"],
+        check=True, timeout=10, capture_output=True,
+    )  # fmt: skip
+    return text
+
+
+def test_panos_config_logs_sent_by_logger_lose_their_secrets(receiver: Daemon) -> None:
     logs = [
         (panos_config_log(n, fields), secret) for n, (fields, secret) in enumerate(PANOS_CONFIG)
     ]
-    for log, secret in [*logs, (PANOS_SYSTEM, "")]:
-        text = marker()
-        subprocess.run(
-            [logger, "-n", "127.0.0.1", "-P", str(port), "-d", "--rfc5424=notq", "-t", "dc2-pa1",
-             "-p", "user.info", f"{log} {text}"],
-            check=True, timeout=10, capture_output=True,
-        )  # fmt: skip
-        sent.append((text, secret))
+    sent = [
+        (logged(receiver, log, "--rfc5424=notq", "-t", "dc2-pa1", "-p", "user.info"), secret)
+        for log, secret in [*logs, (PANOS_SYSTEM, "")]
+    ]
     for text, secret in sent:
         [line] = lines_with(receiver, text)
         if secret:
@@ -256,3 +273,37 @@ def test_panos_config_logs_sent_by_logger_lose_their_secrets(receiver: Daemon) -
         else:
             assert "redacted" not in line, line
             assert str(line["message"]).startswith("1,2026/12/01 09:41:00,013201012345,SYSTEM,")
+
+
+# FortiOS logs a change as cfgattr="attr[old->new]" (docs.fortinet.com, log 44547); log tools
+# also write the values apart, cfgattr=NAME cfgold=... cfgnew=... (tests/test_bridge_secrets.py
+# says where each shape comes from). Sent as FortiGate sends them: key=value pairs after the
+# header, here written by logger.
+FORTIOS_APART = [
+    (
+        'date=2026-12-01 time=09:50:00 devname="dc2-fgt1" logid="0100044547" type="event" '
+        'subtype="system" user="netops" action="Edit" cfgpath="system.admin" cfgobj="ops" '
+        'cfgattr="password" cfgold="FgtLoggerOldPw" cfgnew="FgtLoggerNewPw" '
+        'msg="Edit system.admin ops"',
+        ["FgtLoggerOldPw", "FgtLoggerNewPw"],
+    ),
+    (
+        "date=2026-12-01 time=09:50:01 devname=dc2-fgt1 logid=0100044546 type=event "
+        "subtype=system cfgpath=vpn.ipsec.phase1-interface cfgattr=psksecret "
+        "cfgold=FgtLoggerOldPsk cfgnew=FgtLoggerNewPsk",
+        ["FgtLoggerOldPsk", "FgtLoggerNewPsk"],
+    ),
+]
+
+
+def test_fortios_change_logs_sent_by_logger_lose_values_written_apart(receiver: Daemon) -> None:
+    sent = [
+        (logged(receiver, log, "--rfc3164", "-t", "dc2-fgt1", "-p", "local7.notice"), secrets)
+        for log, secrets in FORTIOS_APART
+    ]
+    for text, secrets in sent:
+        [line] = lines_with(receiver, text)
+        dumped = json.dumps(line)
+        assert [secret for secret in secrets if secret in dumped] == [], line
+        assert line["redacted"] is True, line
+        assert "cfgold=<redacted> cfgnew=<redacted>" in str(line["message"]), line

@@ -11,14 +11,18 @@ deviceconfig system hostname fw1`` lines.
 Every PAN-OS secret sits in an element or after a word that names it (``phash``,
 ``<secret>``, ``bind-password``, ``<key>`` under ``pre-shared-key``, ``authpwd``,
 ``snmp-community-string``, ``passcode``...), and most are stored encrypted with the master
-key as ``-AQ==...`` blobs: the vendor-independent rules read all of them, in both forms
-and in the CONFIG logs that echo them, so this profile needs no secret rule of its own.
+key as ``-AQ==...`` blobs: the vendor-independent rules read all of them, in every form
+and in the CONFIG logs that echo them. One secret is named on the line above its value: a
+custom header of an HTTP server profile (``<entry name="Authorization">`` then ``<value>Splunk
+TOKEN</value>``; ``Authorization {`` then ``value "Splunk TOKEN";``), the one rule here.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
+from bridge.secret_syntax import HEADER_NAME, VALUE
+from bridge.secrets import rule
 from config_uploader.vendors.profile import Profile
 
 PROFILE: Final = Profile(
@@ -45,5 +49,13 @@ PROFILE: Final = Profile(
         r"(?P<indent>[ \t]*)<hostname>(?P<name>[^<\s]+)</hostname>",
         r"(?P<indent>[ \t]+)hostname (?P<name>[^\s;]+);$",
         r"set deviceconfig system hostname (?P<name>\S+)",
+    ),
+    secrets=(
+        rule(
+            r"\s*(?:<value>|value\s+)(?P<v>" + VALUE + ")",
+            "value",
+            after=r"\s*(?:<entry\s+name=[\"']" + HEADER_NAME + r"[\"']>"
+            r"|[\"']?" + HEADER_NAME + r"[\"']?\s+\{)\s*$",
+        ),
     ),
 )
