@@ -1,8 +1,9 @@
 """deploy/edge-bridge.yaml as plain data, with the language extensions expanded, and as given
 parameter values deploy it (conditions, Fn::If and rules evaluated: :func:`deployed`).
 
-Shared by the template's offline checks (test_deploy_template.py, test_deploy_secrets.py) and
-the tests that compare the metric filters with the lines the daemons really write.
+Shared by the template's offline checks (tests/test_deploy_template.py, _secrets.py,
+_audit_trail.py) and the tests that compare the metric filters with the lines the daemons
+really write.
 """
 
 from __future__ import annotations

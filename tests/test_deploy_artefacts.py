@@ -4,8 +4,9 @@ Linters check each file's form (hadolint, the compose-spec schema); these tests 
 linter knows: that every ``EDGE_BRIDGE_*`` variable is a real option of the daemon it is given
 to and parses, that every published port is one the daemon listens on with that protocol, and
 that every health check asks the daemon's own health port (helpers in tests/artefacts.py). The
-CloudFormation template has its own checks (test_deploy_template.py); the image and the compose
-file are run for real in test_containers.py.
+CloudFormation template has its own checks (test_deploy_template.py, test_deploy_secrets.py,
+test_deploy_audit_trail.py); the image and the compose file are run for real in
+test_containers.py.
 """
 
 from __future__ import annotations
