@@ -25,8 +25,9 @@ class Profile:
     * ``hostname``: where the router names itself: patterns with a ``name`` group, tried in
       order; with an ``indent`` group, the least indented match wins.
     * ``secrets``: rules for this family's secrets that no keyword announces (positional
-      arguments, section-scoped names). They add to the vendor-independent rules of
-      ``bridge.secrets``, which always run, and to every other family's rules.
+      arguments, section-scoped names, a value on the line below its name: ``Rule.after``).
+      They add to the vendor-independent rules of ``bridge.secrets``, which always run, and
+      to every other family's rules.
     * ``continued_lines``: a ``\\`` at a line end continues the line (RouterOS exports).
     """
 
