@@ -42,8 +42,8 @@ _CISCO = re.compile(
     (?:\d{1,12}:\ )?                                     # service sequence-numbers
     (?:
         (?P<clock>[*.])?
-        (?:(?P<y1>\d{4})\ )?(?P<mon>[A-Z][a-zA-Z]{2})\ {1,2}(?P<day>\d{1,2})(?:\ (?P<y2>\d{4}))?
-        \ (?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)(?:\.(?P<frac>\d{1,9}))?
+        (?P<when>(?:\d{4}\ )?[A-Z][a-zA-Z]{2}\ {1,2}\d{1,2}(?:\ \d{4})?\ \d\d:\d\d:\d\d)
+        (?:\.(?P<frac>\d{1,9}))?
         (?:\ (?P<tz>[A-Z]{2,6}))?
         (?:
             \ ?:\ (?:(?P<proc>[\w.-]+)\[(?P<pid>\d+)\]:\ )?   # IOS ': ', XR ' : proc[pid]: '
@@ -66,12 +66,11 @@ def parse_cisco(text: str, start: int, pri: int, now: float) -> dict[str, Any] |
     m = _CISCO.match(text, start)
     if m is None:
         return None
-    (seq, host, clock, y1, mon, day, y2, h, mi, s, frac, tz, proc, pid, host3, host2,
-     fac, sev, mnem) = m.groups()  # fmt: skip
+    seq, host, clock, when, frac, tz, proc, pid, host3, host2, fac, sev, mnem = m.groups()
     timestamp: str | None = None
     clock_state: str | None = None
-    if mon is not None:
-        timestamp = yearless(mon, day, y1 or y2, h, mi, s, frac, tz, now)
+    if when is not None:
+        timestamp = yearless(when, None, tz, frac, now)
         clock_state = _CLOCK[clock or ""]
     rec = record(
         "cisco", pri, timestamp, host or host2 or host3, proc, pid, f"{fac}-{sev}-{mnem}", None,

@@ -107,7 +107,7 @@ class Renderer:
             fields["original_length"] = original_length
         if self.include_raw:
             fields["raw"] = data.decode("utf-8", "backslashreplace")
-        if _redact(fields, data, maybe_secret):
+        if (maybe_secret or self.include_raw) and _redact(fields, data, maybe_secret):
             fields["redacted"] = True
             self.redacted += 1
         severity = fields.get("severity")

@@ -33,23 +33,27 @@ from syslog_receiver.record import record
 from syslog_receiver.timestamps import offset_minutes, utc_from_fields, yearless
 
 # The whole header in one match, since one regex call costs less than the Python between
-# several: TIMESTAMP (BSD, groups 1-10, or ISO, groups 11-18), then a TAG ("mgd[1234]: ",
-# groups 19-20) or a HOSTNAME (group 21) and maybe a TAG (groups 22-23). The alternatives
+# several: TIMESTAMP (BSD, groups 1-4: its text up to the second, which timestamps.yearless
+# reads, fraction, zone, a year after the time; or ISO, groups 5-12), then a TAG
+# ("mgd[1234]: ", groups 13-14) or a HOSTNAME (group 15) and maybe a TAG (groups 16-17).
+# A run of characters that what follows it cannot start (a TAG's name before '[' or ':', a
+# HOSTNAME before a blank) is matched possessively ("++"): no shorter run could match
+# instead, so the engine is told not to try. The alternatives
 # are tried in that order, as separate matches would be: a first word ending in ':' is a
 # TAG, not a hostname. The month is spelled out so that no other word passes for one; the
 # usual spelling is tried first, as exact words cost less to match than case-blind ones.
 _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 _MONTH = r"(?:" + _MONTHS.title() + r"|(?i:" + _MONTHS + r"))"
 _TS = (
-    r" ?(?:(?:([0-9]{4}) )?(" + _MONTH + r") {1,2}([0-9]{1,2})(?: ([0-9]{4}))?"
-    r" ([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]*))?"
+    r" ?(?:((?:[0-9]{4} )?" + _MONTH + r" {1,2}[0-9]{1,2}(?: [0-9]{4})?"
+    r" [0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]*+))?"
     r"(?: (?:([A-Z]{3,5}) )?((?:19|20)[0-9]{2})(?=[ :]|$))?"
     r"|([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})"
     r"(?:[.,]([0-9]+))?([Zz]|[+-][0-9]{2}:?[0-9]{2})?):?(?: +|$)"
 )
-_TAG = r"([^\s:\[\]]{1,64})(?:\[([^\]\s]{0,128})\])?:(?: +|$)"
-_HEADER = re.compile(_TS + r"(?:" + _TAG + r"|(\S+)(?: +|$)(?:" + _TAG + r")?)?")
-HOSTNAME_GROUP = 21
+_TAG = r"([^\s:\[\]]{1,64}+)(?:\[([^\]\s]{0,128}+)\])?:(?: +|$)"
+_HEADER = re.compile(_TS + r"(?:" + _TAG + r"|(\S++)(?: +|$)(?:" + _TAG + r")?)?")
+HOSTNAME_GROUP = 15
 
 KV = re.compile(r'[A-Za-z_][\w.-]*=(?:"[^"]*"|\S*) +[A-Za-z_][\w.-]*=')
 
@@ -67,10 +71,10 @@ def parse_rfc3164(text: str, start: int, pri: int, now: float) -> dict[str, Any]
 
 def header_record(text: str, m: re.Match[str], pri: int, now: float) -> dict[str, Any]:
     """The record for a matched header: its fields, and the text after it as message."""
-    (y1, mon, day, y2, h, mi, s, frac, zone, y3, iy, imo, iday, ih, imi, isec, ifrac, izone,
+    (when, frac, zone, year, iy, imo, iday, ih, imi, isec, ifrac, izone,
      app, procid, hostname, app2, procid2) = m.groups()  # fmt: skip
-    if mon is not None:
-        timestamp = yearless(mon, day, y1 or y2 or y3, h, mi, s, frac, zone, now)
+    if when is not None:
+        timestamp = yearless(when, year, zone, frac, now)
     else:
         timestamp = utc_from_fields(
             int(iy), int(imo), int(iday), int(ih), int(imi), int(isec), ifrac, offset_minutes(izone)

@@ -41,8 +41,9 @@ _SD_ELEMENT = re.compile(r'\[([^\s=\]"]+)((?: +[^\s=\]"]+="[^"\\]*(?:\\.[^"\\]*)
 _SD_PARAMS = re.compile(r'([^\s=\]"]+)="([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
 # The usual case in one match: single spaces, no backslash, '"' or ']' in values, no '[' in
 # names, and no further '[' after it. Such a block splits exactly at "][", then at ' ' after
-# the SD-ID, then at '"' into ' name=' and value pieces.
-_SD_PLAIN = re.compile(r'(?:\[[^\s=\]"\[]+(?: [^\s=\]"\[]+="[^"\\\]]*")*\])+(?!\[)')
+# the SD-ID, then at '"' into ' name=' and value pieces. Every run in it ends at a character
+# it cannot hold, so it is matched possessively ("++"): the engine never tries a shorter one.
+_SD_PLAIN = re.compile(r'(?:\[[^\s=\]"\[]++(?: [^\s=\]"\[]++="[^"\\\]]*+")*+\])++(?!\[)')
 _UNESCAPE = re.compile(r'\\(["\\\]])')
 
 

@@ -155,7 +155,10 @@ def utc_from_fields(
 # appended afterwards. The caches are cleared when full, which bounds memory under any input.
 _CACHE_MAX = 4096
 _rfc3339_cache: dict[str, str | None] = {}
-_yearless_cache: dict[tuple[str, str, str | None, str, str, str, str | None, int], str | None] = {}
+_yearless_cache: dict[tuple[str, str | None, str | None], str | None] = {}
+# The inferred year depends on `now` only near half a year away: the answers cached hold for
+# the hour of `now` in which they were found, [start, end); a `now` outside starts over.
+_yearless_hour: list[float] = [0.0, 0.0]
 
 
 def rfc3339(token: str) -> str | None:
@@ -227,36 +230,44 @@ def nearest_year(mo: int, d: int, h: int, mi: int, s: int, offset: int, now: flo
 
 
 def yearless(
-    month: str,
-    day: str,
-    year: str | None,
-    h: str,
-    mi: str,
-    s: str,
-    frac: str | None,
-    zone: str | None,
-    now: float,
+    when: str, year: str | None, zone: str | None, frac: str | None, now: float
 ) -> str | None:
-    """A BSD/Cisco timestamp ('Nov  3 16:35:23[.123]', optional year and zone) as ISO UTC."""
-    # The inferred year depends on `now` only near half a year away: an hourly key is exact
-    # enough and keeps the cache hit rate high.
-    key = (month, day, year, h, mi, s, zone, int(now) // 3600 if -1e15 < now < 1e15 else 0)
+    """A BSD/Cisco timestamp as ISO UTC. ``when`` is its text up to the second as the parsers
+    matched it ('Nov  3 16:35:23', '2018 Apr 20 13:15:07', 'Nov 30 2026 16:35:23'); ``year``
+    is one written apart from it (after the time), ``zone`` a zone name, ``frac`` the
+    fraction's digits."""
+    hour = _yearless_hour
+    if not hour[0] <= now < hour[1]:
+        if not -1e15 < now < 1e15:  # inf, nan or beyond any calendar: nothing to cache
+            return _finish(_yearless_base(when, year, zone, now), frac)
+        _yearless_cache.clear()
+        hour[0] = now - now % 3600
+        hour[1] = hour[0] + 3600
+    key = (when, year, zone)
     try:
         base = _yearless_cache[key]
     except KeyError:
-        base = _yearless_base(month, day, year, h, mi, s, zone, now)
+        base = _yearless_base(when, year, zone, now)
         if len(_yearless_cache) >= _CACHE_MAX:
             _yearless_cache.clear()
         _yearless_cache[key] = base
-    return _finish(base, frac)
+    if base is None:
+        return None
+    return f"{base}.{frac[:6]}Z" if frac else base + "Z"
 
 
-def _yearless_base(
-    month: str, day: str, year: str | None, h: str, mi: str, s: str, zone: str | None, now: float
-) -> str | None:
+def _yearless_base(when: str, year: str | None, zone: str | None, now: float) -> str | None:
+    words = when.split()  # [YYYY] Mmm dd [YYYY] hh:mm:ss, as the parsers' patterns allow
+    if words[0].isdigit():
+        year, month, day = words[0], words[1], words[2]
+    else:
+        month, day = words[0], words[1]
+        if len(words) == 4:
+            year = words[2]
     mo = MONTHS.get(month) or MONTHS.get(month.capitalize())  # 'NOV', 'nov'
     if mo is None:
         return None
+    h, mi, s = words[-1].split(":")
     offset = offset_minutes(zone)
     d, hh, mm, ss = int(day), int(h), int(mi), int(s)
     y = int(year) if year is not None else nearest_year(mo, d, hh, mm, ss, offset, now)
