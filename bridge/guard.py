@@ -72,8 +72,13 @@ class RateLimiter:
             self._buckets[key] = (min(self.burst, state[0] + 1.0), state[1])
 
     def allow(self, key: str, now: float) -> bool:
-        if self.rate <= 0:
-            return True
+        return self.take(key, 1, now) == 1
+
+    def take(self, key: str, count: int, now: float) -> int:
+        """How many of ``count`` attempts at ``now`` the bucket of ``key`` grants: as many
+        as ``allow`` would, called ``count`` times (whole tokens leave a bucket exactly)."""
+        if self.rate <= 0 or count < 1:
+            return max(count, 0)
         buckets = self._buckets
         state = buckets.pop(key, None)
         if state is None:
@@ -83,11 +88,9 @@ class RateLimiter:
         else:
             tokens, last = state
             tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens >= 1.0:
-            buckets[key] = (tokens - 1.0, now)
-            return True
-        buckets[key] = (tokens, now)
-        return False
+        granted = min(count, int(tokens)) if tokens >= 1.0 else 0
+        buckets[key] = (tokens - granted, now)
+        return granted
 
 
 class RouterNames:

@@ -19,14 +19,19 @@ import ctypes
 import errno
 import mmap
 import socket
+import struct
 import sys
+from operator import add
+from typing import cast
 
 __all__ = ["VLEN", "BatchReceiver", "SingleReceiver"]
 
 VLEN = 64  # datagrams per call
 _SLOT = 1 << 16
 _NAME = 28  # sizeof(struct sockaddr_in6), which also holds a sockaddr_in
+_NAMES = struct.Struct(f"{_NAME}s")  # the slots' source addresses, one by one
 _ADDRESSES_MAX = 4096
+_STARTS = range(0, VLEN * _SLOT, _SLOT)  # where each slot begins in the data
 
 
 class _IoVec(ctypes.Structure):
@@ -90,10 +95,9 @@ class BatchReceiver:
             header.msg_iov = ctypes.addressof(self._iovecs[i])
             header.msg_iovlen = 1
         self._headers_address = ctypes.addressof(self._headers)
-        self._words = memoryview(self._headers).cast("B").cast("I")
-        self.data = memoryview(self._data)
-        self._name_view = memoryview(self._names)
-        self._addresses: dict[bytes, tuple[str, int]] = {}
+        # Each slot's received length, read for all slots at once (see _LEN_WORD).
+        self._sizes = memoryview(self._headers).cast("B").cast("I")[_LEN_WORD::_WORDS]
+        self._addresses: dict[tuple[bytes], tuple[str, int]] = {}
 
     @classmethod
     def open(cls, sock: socket.socket) -> BatchReceiver | None:
@@ -118,14 +122,20 @@ class BatchReceiver:
             return 0
         raise OSError(code, "recvmmsg failed")
 
-    def slot(self, index: int) -> tuple[int, int, tuple[str, int]]:
-        """(offset in ``data``, size, (source ip, port)) of datagram ``index`` just received."""
-        start = index * _NAME
-        key = self._name_view[start : start + _NAME].tobytes()
-        address = self._addresses.get(key)
-        if address is None:
-            address = self._decode(key)
-        return index * _SLOT, self._words[index * _WORDS + _LEN_WORD], address
+    def datagrams(self, count: int) -> tuple[list[bytes], list[tuple[str, int]]]:
+        """The first ``count`` datagrams just received, and their sources (ip, port).
+
+        One pass of C-level maps over all of them: a Python step per datagram here cost as
+        much as parsing a third of it.
+        """
+        ends = map(add, _STARTS, self._sizes.tolist()[:count])
+        data = list(map(self._data.__getitem__, map(slice, _STARTS, ends)))
+        keys = list(_NAMES.iter_unpack(self._names[: count * _NAME]))
+        found = list(map(self._addresses.get, keys))
+        if None not in found:
+            return data, cast(list[tuple[str, int]], found)
+        pairs = zip(found, keys, strict=True)
+        return data, [source or self._decode(key) for source, (key,) in pairs]
 
     def _decode(self, key: bytes) -> tuple[str, int]:
         """A sockaddr as the socket module gives it: IPv4-mapped and scoped IPv6 included."""
@@ -142,7 +152,7 @@ class BatchReceiver:
             ip = socket.inet_ntop(socket.AF_INET, key[4:8])
         if len(self._addresses) >= _ADDRESSES_MAX:
             self._addresses.clear()
-        self._addresses[key] = (ip, port)
+        self._addresses[(key,)] = (ip, port)
         return ip, port
 
 
@@ -173,5 +183,6 @@ class SingleReceiver:
             count += 1
         return count
 
-    def slot(self, index: int) -> tuple[int, int, tuple[str, int]]:
-        return index * _SLOT, self._sizes[index], self._sources[index]
+    def datagrams(self, count: int) -> tuple[list[bytes], list[tuple[str, int]]]:
+        data = [self._slots[i][: self._sizes[i]].tobytes() for i in range(count)]
+        return data, self._sources[:count]

@@ -15,8 +15,10 @@ they arrive (their flow control is TCP's).
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, Protocol
 
 from bridge.guard import Allowlist, RateLimiter, RouterNames, unmapped
@@ -35,17 +37,15 @@ DRAIN_MAX = 512  # datagrams handled per call: keeps TCP and /healthz served
 BACKLOG_MAX = 65536
 BACKLOG_BYTES = 16 * 1024 * 1024
 
-# (data, source ip, source port, original length if cut, arrival time, its ISO stamp)
-Datagram = tuple[bytes, str, int, int | None, float, str]
+# (data, (source ip, port), original length if cut, arrival time, its ISO stamp)
+Datagram = tuple[bytes, tuple[str, int], int | None, float, str]
 
 
 class Batch(Protocol):
     """Datagrams received by one system call into reused buffers (see batch_recv.py)."""
 
-    data: memoryview
-
-    def slot(self, index: int) -> tuple[int, int, tuple[str, int]]:
-        """(offset in ``data``, size, (ip, port)) of the ``index``-th datagram."""
+    def datagrams(self, count: int) -> tuple[list[bytes], list[tuple[str, int]]]:
+        """The first ``count`` datagrams as bytes, and their sources (ip, port)."""
         ...
 
 
@@ -101,40 +101,64 @@ class Intake:
 
     def take_batch(self, batch: Batch, count: int, now: float, stamp: str, v6: bool) -> int:
         """Admit the ``count`` datagrams of a received batch into the backlog (cut at
-        ``--max-message-size``, flagged); returns the bytes stored. The hot path: one call per
-        batch, names bound once."""
-        slot = batch.slot
-        view = batch.data
-        append = self.backlog.append
-        permits = self.allowlist.permits if self.allowlist.networks else None
-        allow = self.limiter.allow if self.limiter.enabled else None
+        ``--max-message-size``, flagged); returns the bytes stored.
+
+        The hot path, so it works on the batch as a whole: admission is decided once per
+        source (a batch holds a few), and the rest are C-level maps, no Python step per
+        datagram unless one is refused or too long.
+        """
+        data, sources = batch.datagrams(count)
+        if v6:
+            sources = [(unmapped(ip), port) for ip, port in sources]
+        self.counters.values["received"] += count
+        if self.allowlist.networks or self.limiter.enabled:
+            data, sources = self._admit(data, sources, now)
+        sizes = list(map(len, data))
+        originals: Iterable[int | None] = repeat(None)
         max_size = self.settings.max_message_size
-        not_allowed = limited = stored = 0
-        for index in range(count):
-            start, size, (ip, port) = slot(index)
-            if v6:
-                ip = unmapped(ip)
-            if permits is not None and not permits(ip):
-                not_allowed += 1
-                continue
-            if allow is not None and not allow(ip, now):
-                limited += 1
-                self.rate_drops.add(ip)
-                continue
-            original = None
-            if size > max_size:
-                original = size
-                size = max_size
-            append((view[start : start + size].tobytes(), ip, port, original, now, stamp))
-            stored += size
+        if sizes and max(sizes) > max_size:
+            originals = [size if size > max_size else None for size in sizes]
+            data = [datagram[:max_size] for datagram in data]
+            sizes = list(map(len, data))
+        self.backlog.extend(zip(data, sources, originals, repeat(now), repeat(stamp)))
+        stored = sum(sizes)
         self.backlog_bytes += stored
+        return stored
+
+    def _admit(
+        self, data: list[bytes], sources: list[tuple[str, int]], now: float
+    ) -> tuple[list[bytes], list[tuple[str, int]]]:
+        """The datagrams the allowlist and the per-source rate limit let in, in order; the
+        refused are counted. One decision per source: all of a batch arrived at ``now``, so
+        a source's first datagrams take what its bucket holds, as one by one they would."""
+        permits = self.allowlist.permits
+        quota: dict[str, int] = {}
+        refused = limited = 0
+        for ip, count in Counter(map(itemgetter(0), sources)).items():
+            granted = 0
+            if not permits(ip):
+                refused += count
+            else:
+                granted = self.limiter.take(ip, count, now)
+                if granted < count:
+                    limited += count - granted
+                    self.rate_drops.add(ip, count - granted)
+            quota[ip] = granted
         values = self.counters.values
-        values["received"] += count
-        if not_allowed:
-            values["dropped_not_allowed"] += not_allowed
+        if refused:
+            values["dropped_not_allowed"] += refused
         if limited:
             values["dropped_rate_limited"] += limited
-        return stored
+        if not (refused or limited):
+            return data, sources
+        kept: list[bytes] = []
+        kept_sources: list[tuple[str, int]] = []
+        for datagram, source in zip(data, sources, strict=True):
+            if quota[source[0]]:
+                quota[source[0]] -= 1
+                kept.append(datagram)
+                kept_sources.append(source)
+        return kept, kept_sources
 
     def datagrams(self, datagrams: Iterable[tuple[bytes, str, int]], now: float, stamp: str) -> int:
         """:meth:`take_batch` for datagrams given as ``(data, ip, port)``."""
@@ -156,7 +180,7 @@ class Intake:
         datagrams = [popleft() for _ in range(count)]
         suspects = holding_trigger_words([datagram[0] for datagram in datagrams])
         errors = done = 0
-        for index, (data, ip, port, original, now, stamp) in enumerate(datagrams):
+        for index, (data, (ip, port), original, now, stamp) in enumerate(datagrams):
             done += len(data)
             try:
                 fields = parse(data, now)
@@ -235,14 +259,7 @@ class _Listed:
 
     def __init__(self, items: list[tuple[bytes, str, int]]) -> None:
         self.items = items
-        self.data = memoryview(b"".join(data for data, _, _ in items))
-        offsets = []
-        at = 0
-        for data, _, _ in items:
-            offsets.append(at)
-            at += len(data)
-        self._offsets = offsets
 
-    def slot(self, index: int) -> tuple[int, int, tuple[str, int]]:
-        data, ip, port = self.items[index]
-        return self._offsets[index], len(data), (ip, port)
+    def datagrams(self, count: int) -> tuple[list[bytes], list[tuple[str, int]]]:
+        items = self.items[:count]
+        return [data for data, _, _ in items], [(ip, port) for _, ip, port in items]

@@ -63,8 +63,12 @@ def parse_sd(text: str, pos: int) -> tuple[StructuredData, int] | None:
                 params = sd[sd_id] = {}
             if space:
                 pieces = (space + pairs).split('"')  # [' a=', 'v', ' b=', 'w', '']
-                for k in range(0, len(pieces) - 1, 2):
-                    add_param(params, pieces[k][1:-1], pieces[k + 1])
+                for k in range(1, len(pieces), 2):
+                    name = pieces[k - 1][1:-1]
+                    if name in params:
+                        add_param(params, name, pieces[k])  # a repeat: every value is kept
+                    else:
+                        params[name] = pieces[k]
         return sd, plain.end()
     return parse_sd_scan(text, pos)
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from bridge.guard import Allowlist, RateLimiter, RouterNames
 
 
@@ -54,3 +57,22 @@ def test_rate_limiter_refund_gives_the_token_back() -> None:
     limiter.refund("a")
     limiter.refund("a")  # never above the burst
     assert limiter.allow("a", 0.0) and limiter.allow("a", 0.0) and not limiter.allow("a", 0.0)
+
+
+@settings(max_examples=300)
+@given(
+    st.floats(min_value=0.1, max_value=5000),
+    st.floats(min_value=1, max_value=50),
+    st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 40), st.floats(0, 0.5)), max_size=30),
+)
+def test_taking_many_grants_what_as_many_allows_would(
+    rate: float, burst: float, attempts: list[tuple[str, int, float]]
+) -> None:
+    """The syslog intake admits a batch per source with ``take``: the same datagrams pass as
+    when each asks ``allow`` in turn, and the buckets are left the same."""
+    many, each = RateLimiter(rate, burst), RateLimiter(rate, burst)
+    now = 1000.0
+    for key, count, later in attempts:
+        now += later
+        assert many.take(key, count, now) == sum(each.allow(key, now) for _ in range(count))
+    assert many._buckets == each._buckets

@@ -133,3 +133,17 @@ def test_the_gate_over_a_batch_changes_no_line(datagrams: list[bytes], include_r
         reference = feed(each)
     assert feed(batched) == reference
     assert batched.counters.values["redacted"] == each.counters.values["redacted"]
+
+
+def test_a_batch_from_interleaved_sources_admits_each_sources_first_datagrams() -> None:
+    """Admission is decided per source for a whole batch: each source's first datagrams take
+    its tokens, the order of the rest is kept, and the refused are counted per source."""
+    into = intake("--rate-limit=1", "--rate-burst=2", "--allow=192.0.2.0/24")
+    sources = ["192.0.2.1", "192.0.2.2", "198.51.100.7", "192.0.2.1", "192.0.2.2", "192.0.2.1"]
+    into.datagrams([(f"<13>m{i}".encode(), ip, 514) for i, ip in enumerate(sources)], NOW, STAMP)
+    into.handle()
+    assert [line["message"] for line in lines(into)] == ["m0", "m1", "m3", "m4"]
+    values = into.counters.values
+    assert (values["dropped_not_allowed"], values["dropped_rate_limited"]) == (1, 1)
+    warning = into.rate_warning(NOW)
+    assert warning is not None and warning["top_sources"] == {"192.0.2.1": 1}

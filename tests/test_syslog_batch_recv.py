@@ -31,9 +31,9 @@ def _read_all(reader: Reader, expected: int) -> Iterator[tuple[bytes, tuple[str,
     deadline = time.monotonic() + 5
     while got < expected and time.monotonic() < deadline:
         count = reader.receive()
-        for index in range(count):
-            start, size, source = reader.slot(index)
-            yield reader.data[start : start + size].tobytes(), source
+        data, sources = reader.datagrams(count)
+        assert len(data) == len(sources) == count
+        yield from zip(data, sources, strict=True)
         got += count
         if not count:
             time.sleep(0.01)
