@@ -32,26 +32,28 @@ from typing import Any
 from syslog_receiver.record import record
 from syslog_receiver.timestamps import yearless
 
+# Optional parts are written "(?:...|)" (see parse.py).
 _CISCO = re.compile(
     r"""
-    (?::\ )?                                            # NX-OS 9.3: ": " right after PRI
-    (?:(?P<seq>\d{1,12}):\ ?)?                             # message counter
-    (?:\d{1,12}:\ (?=[^\d\s]))?                            # service sequence-numbers
+    (?::\ |)                                            # NX-OS 9.3: ": " right after PRI
+    (?:(?P<seq>\d{1,12}):\ ?|)                             # message counter
+    (?:\d{1,12}:\ (?=[^\d\s])|)                            # service sequence-numbers
     (?:(?!\d+:|\d+[ywdh]\d+[wdhm]:)                    # not a counter, not an uptime
-       (?P<host>[^\s:%*.][^\s:%]*)(?:\ [A-Z]{2,4}/[\w/]+)?:\ ?)?   # origin host, XR node
-    (?:\d{1,12}:\ )?                                     # service sequence-numbers
+       (?P<host>[^\s:%*.][^\s:%]*)(?:\ [A-Z]{2,4}/[\w/]+|):\ ?|)   # origin host, XR node
+    (?:\d{1,12}:\ |)                                     # service sequence-numbers
     (?:
-        (?P<clock>[*.])?
-        (?P<when>(?:\d{4}\ )?[A-Z][a-zA-Z]{2}\ {1,2}\d{1,2}(?:\ \d{4})?\ \d\d:\d\d:\d\d)
-        (?:\.(?P<frac>\d{1,9}))?
-        (?:\ (?P<tz>[A-Z]{2,6}))?
+        (?:(?P<clock>[*.])|)
+        (?P<when>(?:\d{4}\ |)[A-Z][a-zA-Z]{2}\ {1,2}\d{1,2}(?:\ \d{4}|)\ \d\d:\d\d:\d\d)
+        (?:\.(?P<frac>\d{1,9})|)
+        (?:\ (?P<tz>[A-Z]{2,6})|)
         (?:
-            \ ?:\ (?:(?P<proc>[\w.-]+)\[(?P<pid>\d+)\]:\ )?   # IOS ': ', XR ' : proc[pid]: '
-            (?:(?P<host3>[^\s:%\[]+)\ (?=%))?                # hostname after 'time: '
-          | \ (?P<host2>[^\s:%]+)(?:\ ?:)?\                 # NX-OS / ASA hostname after time
+            \ ?:\ (?:(?P<proc>[\w.-]+)\[(?P<pid>\d+)\]:\ |)   # IOS ': ', XR ' : proc[pid]: '
+            (?:(?P<host3>[^\s:%\[]+)\ (?=%)|)                # hostname after 'time: '
+          | \ (?P<host2>[^\s:%]+)(?:\ ?:|)\                 # NX-OS / ASA hostname after time
         )
-      | (?:\d+[ywdh]\d+[wdhm]|\d+:\d\d:\d\d(?:\.\d+)?):\    # uptime
-    )?
+      | (?:\d+[ywdh]\d+[wdhm]|\d+:\d\d:\d\d(?:\.\d+|)):\    # uptime
+      |                                                      # or neither
+    )
     %(?P<fac>[A-Z][A-Z0-9_]{0,31}(?:-[A-Z0-9_]{1,32}){0,3}?)-(?P<sev>[0-7])-(?P<mnem>[A-Z0-9_]{1,64})
     \ ?:(?:\ |$)
     """,

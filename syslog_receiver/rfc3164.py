@@ -36,23 +36,23 @@ from syslog_receiver.timestamps import offset_minutes, utc_from_fields, yearless
 # several: TIMESTAMP (BSD, groups 1-4: its text up to the second, which timestamps.yearless
 # reads, fraction, zone, a year after the time; or ISO, groups 5-12), then a TAG
 # ("mgd[1234]: ", groups 13-14) or a HOSTNAME (group 15) and maybe a TAG (groups 16-17).
-# A run of characters that what follows it cannot start (a TAG's name before '[' or ':', a
-# HOSTNAME before a blank) is matched possessively ("++"): no shorter run could match
-# instead, so the engine is told not to try. The alternatives
+# Optional parts are written "(?:...|)", and a run of characters that what follows it
+# cannot start (a TAG's name before '[' or ':', a HOSTNAME before a blank) is possessive
+# ("++"): see parse.py. The alternatives
 # are tried in that order, as separate matches would be: a first word ending in ':' is a
 # TAG, not a hostname. The month is spelled out so that no other word passes for one; the
 # usual spelling is tried first, as exact words cost less to match than case-blind ones.
 _MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
 _MONTH = r"(?:" + _MONTHS.title() + r"|(?i:" + _MONTHS + r"))"
 _TS = (
-    r" ?(?:((?:[0-9]{4} )?" + _MONTH + r" {1,2}[0-9]{1,2}(?: [0-9]{4})?"
-    r" [0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]*+))?"
-    r"(?: (?:([A-Z]{3,5}) )?((?:19|20)[0-9]{2})(?=[ :]|$))?"
+    r" ?(?:((?:[0-9]{4} |)" + _MONTH + r" {1,2}[0-9]{1,2}(?: [0-9]{4}|)"
+    r" [0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]*+)|)"
+    r"(?: (?:([A-Z]{3,5}) |)((?:19|20)[0-9]{2})(?=[ :]|$)|)"
     r"|([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})"
-    r"(?:[.,]([0-9]+))?([Zz]|[+-][0-9]{2}:?[0-9]{2})?):?(?: +|$)"
+    r"(?:[.,]([0-9]+)|)(?:([Zz]|[+-][0-9]{2}:?[0-9]{2})|)):?(?: +|$)"
 )
-_TAG = r"([^\s:\[\]]{1,64}+)(?:\[([^\]\s]{0,128}+)\])?:(?: +|$)"
-_HEADER = re.compile(_TS + r"(?:" + _TAG + r"|(\S++)(?: +|$)(?:" + _TAG + r")?)?")
+_TAG = r"([^\s:\[\]]{1,64}+)(?:\[([^\]\s]{0,128}+)\]|):(?: +|$)"
+_HEADER = re.compile(_TS + r"(?:" + _TAG + r"|(\S++)(?: +|$)(?:" + _TAG + r"|)|)")
 HOSTNAME_GROUP = 15
 
 KV = re.compile(r'[A-Za-z_][\w.-]*=(?:"[^"]*"|\S*) +[A-Za-z_][\w.-]*=')

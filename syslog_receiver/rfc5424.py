@@ -28,10 +28,11 @@ from syslog_receiver.sd_lenient import parse_sd_lenient
 from syslog_receiver.timestamps import rfc3339, rfc3339_parts
 
 # The TIMESTAMP is read here when it is RFC 3339 (groups 1-3: up to the second, fraction,
-# zone); any other token lands in group 4 and is judged by parse_rfc5424.
+# zone); any other token lands in group 4 and is judged by parse_rfc5424. Optional parts are
+# written "(?:...|)" (see parse.py).
 _HEADER = re.compile(
-    r"1 (?:([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2})(?:[.,]([0-9]+))?"
-    r"([Zz]|[+-][0-9]{2}:?[0-9]{2})?|(\S+)) (\S+) (\S+) (\S+) (\S+)(?: |$)"
+    r"1 (?:([0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2})(?:[.,]([0-9]+)|)"
+    r"(?:([Zz]|[+-][0-9]{2}:?[0-9]{2})|)|(\S+)) (\S+) (\S+) (\S+) (\S+)(?: |$)"
 )
 _SHORT_HEADER = re.compile(r"1 (\S+) (\S+) ([^\s\[]+?):? ([^\s\[]\S*) (?=\[)")
 # One element per match: its SD-ID and the text of its parameters, read by one findall.
@@ -42,7 +43,7 @@ _SD_PARAMS = re.compile(r'([^\s=\]"]+)="([^"\\]*(?:\\.[^"\\]*)*)"', re.S)
 # The usual case in one match: single spaces, no backslash, '"' or ']' in values, no '[' in
 # names, and no further '[' after it. Such a block splits exactly at "][", then at ' ' after
 # the SD-ID, then at '"' into ' name=' and value pieces. Every run in it ends at a character
-# it cannot hold, so it is matched possessively ("++"): the engine never tries a shorter one.
+# it cannot hold, so it is possessive ("++", see parse.py).
 _SD_PLAIN = re.compile(r'(?:\[[^\s=\]"\[]++(?: [^\s=\]"\[]++="[^"\\\]]*+")*+\])++(?!\[)')
 _UNESCAPE = re.compile(r'\\(["\\\]])')
 
