@@ -157,6 +157,20 @@ _SECRET_NAME: Final = r"(?=[\w.-]*?" + _SECRET_WORD + r")[\w.-]*+"
 _CIPHER: Final = r"(?:3?des\S*|aes\S*)(?:\s+\d+)?"
 
 
+# Crypt-style hash prefixes ($1$, $6$, $sha512$...): each is its own trigger word, so that a
+# "$" in a log line (a Windows machine account, a shell prompt) wakes nothing.
+_CRYPT_IDS: Final = (
+    "1", "2", "2a", "2b", "2x", "2y", "5", "6", "7", "8", "9", "y", "gy", "sha1", "sha256",
+    "sha512", "apr1", "md5",
+)  # fmt: skip
+# A Cisco type 7 string's start: "7", blanks, the first digit of its salt (0 or 1). A bare
+# "7 " would wake the redactor on a third of published log lines ("Mar  7", ":27 ").
+_BLANKS: Final = " \t\n\r\x0b\x0c"  # what \s is under re.ASCII
+_TYPE7_STARTS: Final = tuple(
+    f"7{blank}{then}" for blank in _BLANKS for then in ("0", "1", *_BLANKS)
+)
+
+
 def _generic_rules(prose: bool) -> tuple[Rule, ...]:
     """The vendor-independent rules; in ``prose`` English words after a keyword are no value."""
     exempt = COMMAND_WORDS + "|" + PROSE_WORDS if prose else COMMAND_WORDS
@@ -185,10 +199,10 @@ def _generic_rules(prose: bool) -> tuple[Rule, ...]:
         ),
         rule(r"(?<![\w-])ENC\s" + THEN_VALUE, "enc ", flags=re.ASCII),
         rule(
-            r"(?<![\w$])(?P<v>\$(?:1|2[abxy]?|5|6|7|8|9|y|gy|sha1|sha256|sha512|apr1|md5)\$[^\s\"';]+)",
-            "$",
+            r"(?<![\w$])(?P<v>\$(?:" + "|".join(_CRYPT_IDS) + r")\$[^\s\"';]+)",
+            *(f"${crypt}$" for crypt in _CRYPT_IDS),
         ),
-        rule(r"(?<![\w-])7\s+(?P<v>[01]\d(?:[0-9a-f]{2}){3,})(?![\w])", "7 "),
+        rule(r"(?<![\w-])7\s+(?P<v>[01]\d(?:[0-9a-f]{2}){3,})(?![\w])", *_TYPE7_STARTS),
         # the password runs to the last "@" even through a "/" or an "@" (unencoded, it is
         # still the secret)
         rule(r"(?<![a-z0-9+.-])[a-z][a-z0-9+.-]*://[^\s/@:]*:(?P<v>\S*)@", "://"),
