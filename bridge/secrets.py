@@ -337,6 +337,17 @@ def might_hold_secret(text: str | bytes) -> bool:
     return bool(found) and min(found)[0] < len(_TRIGGER_WORDS)
 
 
+def first_trigger_word(text: str) -> int | None:
+    """Where the first trigger word starts in ``text`` (None if it holds none). No rule's
+    secret begins before it, so text cut there (``text[:at]``) holds no secret."""
+    low = lower(text).encode("utf-8", "surrogatepass")
+    triggers = len(_TRIGGER_WORDS)
+    for word, start, _ in _FINDER.find_matches_as_indexes(low):
+        if word < triggers:
+            return len(low[:start].decode("utf-8", "surrogatepass"))
+    return None
+
+
 def holding_trigger_words(texts: Sequence[bytes]) -> set[int]:
     """The indexes of ``texts`` of which :func:`might_hold_secret` is True, found in one pass
     over them all: a batch of datagrams costs one call instead of one per datagram."""

@@ -239,6 +239,9 @@ class Intake:
         if renderer.redacted:
             values["redacted"] += renderer.redacted
             renderer.redacted = 0
+        if renderer.redaction.cut:
+            values["redaction_cut"] += renderer.redaction.cut
+            renderer.redaction.cut = 0
         return lines
 
     def rate_warning(self, now: float, final: bool = False) -> dict[str, Any] | None:

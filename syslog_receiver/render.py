@@ -10,8 +10,9 @@ Routers log typed commands (Cisco ``%PARSER-5-CFGLOG_LOGGEDCMD``, Junos
 ``UI_CMDLINE_READ_LINE`` and ``UI_CFGAUDIT_*``, ...), and a command can carry a secret
 (``snmp-server community S3cret``). So the message, the structured data values and the raw
 text pass through the fail-closed redactor of ``bridge.secrets`` first; a cheap test for its
-trigger words lets the many lines without any go by untouched. A line that lost a secret says
-so with ``redacted: true``.
+trigger words lets the many lines without any go by untouched, and the redactor's reading is
+bounded per batch (see redaction.py). A line that lost a secret says so with
+``redacted: true``.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import orjson
 
 from bridge.guard import RouterNames
 from bridge.output import MAX_LINE_BYTES, envelope, fit
-from bridge.secrets import might_hold_secret, redact_line, redact_message
+from syslog_receiver.redaction import FieldRedactor
 
 __all__ = ["LEVELS", "Renderer"]
 
@@ -54,6 +55,7 @@ class Renderer:
         "include_raw",
         "max_line",
         "redacted",
+        "redaction",
         "routers",
         "truncated",
     )
@@ -70,6 +72,7 @@ class Renderer:
         self.max_line = max_line
         self.truncated = 0  # lines cut since the caller last reset it (a counter)
         self.redacted = 0  # lines that lost a secret since the caller last reset it
+        self.redaction = FieldRedactor()
         # Encoded pieces that repeat from line to line: the envelope up to ``time`` and
         # ``received_at`` (one per severity for the current second's stamp), and the
         # source address, port and transport (routers send from one port).
@@ -107,7 +110,7 @@ class Renderer:
             fields["original_length"] = original_length
         if self.include_raw:
             fields["raw"] = data.decode("utf-8", "backslashreplace")
-        if (maybe_secret or self.include_raw) and _redact(fields, data, maybe_secret):
+        if (maybe_secret or self.include_raw) and self.redaction.redact(fields, data, maybe_secret):
             fields["redacted"] = True
             self.redacted += 1
         severity = fields.get("severity")
@@ -154,56 +157,3 @@ class Renderer:
         )
         self._sources[(source_ip, source_port, transport)] = source
         return source
-
-
-def _redact(fields: dict[str, Any], data: bytes, maybe_secret: bool) -> bool:
-    """Redact secrets in the message, structured data values and raw text; True if any went.
-
-    One test of the trigger words over the datagram first (unless the caller already found
-    none in it): nearly every line stops there. The message and structured data values are
-    pieces of its text (decoded with U+FFFD for bytes that are not UTF-8; an unescape drops
-    only a backslash before '"', '\\' or ']'), so a word in them is a word in it. The raw
-    text writes such bytes as ``\\xHH``, letters the datagram does not hold: then it is
-    tested itself.
-    """
-    raw = fields.get("raw")
-    if raw is not None and not data.isascii():
-        maybe_secret = might_hold_secret(raw)
-    elif maybe_secret:
-        maybe_secret = might_hold_secret(data)
-    if not maybe_secret:
-        return False
-    changed = False
-    for key in ("message", "raw"):
-        text = fields.get(key)
-        if isinstance(text, str) and might_hold_secret(text):
-            redacted = redact_message(text)
-            if redacted != text:
-                fields[key] = redacted
-                changed = True
-    for params in (fields.get("structured_data") or {}).values():
-        for name, value in params.items():
-            new = _redact_param(name, value)
-            if new is not value:
-                params[name] = new
-                changed = True
-    return changed
-
-
-def _redact_param(name: str, value: str | list[str]) -> str | list[str]:
-    """A structured data value redacted as ``name=value`` would be (``value`` itself, the
-    same object, if no secret is found in it)."""
-    if isinstance(value, str):
-        return _redact_value(name, value)
-    values = [_redact_value(name, v) for v in value]
-    return values if any(a is not b for a, b in zip(values, value, strict=True)) else value
-
-
-def _redact_value(name: str, value: str) -> str:
-    text = f"{name}={value}"
-    if not might_hold_secret(text):
-        return value
-    redacted = redact_line(text)
-    if redacted == text:
-        return value
-    return redacted.partition("=")[2] if redacted.startswith(name + "=") else redacted

@@ -56,6 +56,7 @@ COUNTERS = (
     "dropped_rate_limited",
     "truncated",
     "redacted",
+    "redaction_cut",
     "malformed_frames",
     "parse_errors",
     "kernel_drops",

@@ -23,10 +23,12 @@ from bridge.secrets import (
     PROSE_RULES,
     REDACTED,
     RULES,
+    first_trigger_word,
     holding_trigger_words,
     might_hold_secret,
     redact_line,
     redact_message,
+    spans,
 )
 from tests.syntax_secrets import WORDS, kept, syntax_secrets
 
@@ -358,6 +360,24 @@ def test_the_batch_gate_finds_words_at_the_edges_of_texts() -> None:
     texts = [b"key", b"publickey", b"Secret", b"", b"x\0password", b"pub", b"key"]
     assert holding_trigger_words(texts) == {0, 2, 4, 6}
     assert holding_trigger_words([]) == set()
+
+
+@settings(max_examples=1000)
+@given(st.lists(_PIECES, max_size=10).map("".join) | st.text(max_size=60))
+def test_no_secret_starts_before_the_first_trigger_word(text: str) -> None:
+    """What lets the syslog receiver cut a text too long to redact at its first trigger
+    word: every secret any rule finds starts there or after it."""
+    first = first_trigger_word(text)
+    found = spans((*RULES, *PROSE_RULES), text)
+    if found:
+        assert first is not None, text
+        assert min(start for start, _ in found) >= first, text
+
+
+def test_the_first_trigger_word_is_counted_in_characters() -> None:
+    assert first_trigger_word("café ünïcode password x") == len("café ünïcode ")
+    assert first_trigger_word("ssh publickey then Key") == len("ssh publickey then ")
+    assert first_trigger_word("nothing here") is None
 
 
 def test_private_key_blocks_lose_every_body_line_and_certificates_stay() -> None:

@@ -14,6 +14,7 @@ from bridge.output import MAX_LINE_BYTES
 from bridge.secrets import redact_message
 from bridge.summary import DropSummary
 from syslog_receiver.parse import parse
+from syslog_receiver.redaction import TEXT_MAX
 from syslog_receiver.render import Renderer
 
 STAMP = "2026-11-30T16:35:23.123456Z"
@@ -263,6 +264,24 @@ def test_the_gate_over_the_datagram_changes_no_line(data: bytes, include_raw: bo
     gated, ungated = Renderer(include_raw=include_raw), Renderer(include_raw=include_raw)
     line = gated.render(parse(data, 0.0), data, "10.0.0.1", 514, "udp", STAMP)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("syslog_receiver.render.might_hold_secret", lambda text: True)
+        patch.setattr("syslog_receiver.redaction.might_hold_secret", lambda text: True)
         reference = ungated.render(parse(data, 0.0), data, "10.0.0.1", 514, "udp", STAMP)
     assert line == reference
+
+
+def test_a_text_too_long_to_redact_is_cut_at_its_first_trigger_word() -> None:
+    """The redactor reads no text over TEXT_MAX characters (keyword-dense text costs it up to
+    2 us a character): the message, a structured data value and the raw text are cut at
+    their first trigger word, the rest is <redacted>, and the line is counted as cut."""
+    renderer = Renderer(include_raw=True)
+    long = "x" * TEXT_MAX + " password Hidden1"
+    data = f'<13>1 - h a - - [m@1 note="{long}"] head {long}'.encode()
+    line = orjson.loads(renderer.render(parse(data, 0.0), data, "10.0.0.1", 514, "udp", STAMP))
+    assert line["message"] == "head " + "x" * TEXT_MAX + " <redacted>"
+    assert line["structured_data"] == {"m@1": {"note": "x" * TEXT_MAX + " <redacted>"}}
+    assert line["raw"].endswith("x <redacted>") and "Hidden1" not in line["raw"]
+    assert line["redacted"] is True and renderer.redaction.cut == 1
+    short = b"<13>app: password Hidden2 stays readable around it"
+    line = orjson.loads(renderer.render(parse(short, 0.0), short, "10.0.0.1", 514, "udp", STAMP))
+    assert line["message"] == "app: password <redacted> stays readable around it"
+    assert renderer.redaction.cut == 1

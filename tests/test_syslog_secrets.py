@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from tests.peers import peer
-from tests.procs import Daemon
+from tests.procs import Daemon, healthz
 
 LOCAL = ["--udp", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--health", "127.0.0.1:0"]
 
@@ -307,3 +308,26 @@ def test_fortios_change_logs_sent_by_logger_lose_values_written_apart(receiver: 
         assert [secret for secret in secrets if secret in dumped] == [], line
         assert line["redacted"] is True, line
         assert "cfgold=<redacted> cfgnew=<redacted>" in str(line["message"]), line
+
+
+def test_a_datagram_too_long_to_redact_is_cut_at_its_first_trigger_word(receiver: Daemon) -> None:
+    """A 60 KiB message dense with keywords (which the redactor would read for over 100 ms)
+    is cut at its first trigger word instead: nothing after it reaches stdout, and the cut
+    is counted."""
+    host, port = receiver.address("syslog", "udp")
+    text = marker()
+    dense = "key SecretAfterCut " * 3200
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(f"<189>Dec  1 09:32:00 r1 app: {text} {dense}".encode(), (host, port))
+    [line] = lines_with(receiver, text)
+    assert line["message"] == f"{text} <redacted>", str(line)[:300]
+    assert line["redacted"] is True
+    assert "SecretAfterCut" not in json.dumps(line)
+    _, health_port = receiver.address("syslog", "health")
+    counters: dict[str, int] = {}
+    for _ in range(50):
+        counters = healthz(health_port)[1].get("counters", {})
+        if counters.get("redaction_cut"):
+            break
+        time.sleep(0.1)
+    assert counters.get("redaction_cut") == 1, counters
