@@ -32,22 +32,17 @@ around it stay, so a reader still sees which secret is configured, and a diff st
 that it changed. When unsure this layer redacts: a hidden word costs a reader some context, a
 shown secret costs the network.
 
-Plain functions over strings: the syslog receiver uses :func:`holding_trigger_words` on a
-batch of datagrams (:func:`might_hold_secret` on one) as a cheap gate and
-:func:`redact_message` behind it; the config uploader adds its
-vendor rules to :data:`RULES` and uses the same span machinery.
+Plain functions over strings: the syslog receiver tests its datagrams for the rules' trigger
+words first (:mod:`bridge.trigger_words`) and uses :func:`redact_message` behind that test;
+the config uploader adds its vendor rules to :data:`RULES` and uses the same span machinery.
 """
 
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Final
-
-import ahocorasick_rs
 
 from bridge.secret_syntax import (
     CLAUSE,
@@ -123,8 +118,8 @@ _NOT_KEYWORD: Final = (
 )
 # Public keys are never secrets, and not a reason to look closer (sshd logs "accepted
 # publickey for ..." all day): a "key" that ends one of these words is no keyword.
-_PUBLIC_KEYS: Final = ("publickey", "public-key", "pubkey", "hostkey", "sshkey", "ssh-key")
-_KEY: Final = "key" + "".join(f"(?<!{re.escape(word)})" for word in _PUBLIC_KEYS)
+PUBLIC_KEYS: Final = ("publickey", "public-key", "pubkey", "hostkey", "sshkey", "ssh-key")
+_KEY: Final = "key" + "".join(f"(?<!{re.escape(word)})" for word in PUBLIC_KEYS)
 _KEYWORD: Final = (
     # where a token starts, and only if a keyword is in it: the cheap test comes first
     r"(?<![\w.$=-])(?=[\w.-]*?(?:pass|pwd|secret|key|psk|token|phash))(?<!tunnel )"
@@ -314,52 +309,6 @@ _TRIGGERED: Final = tuple((word, each) for each in RULES for word in each.trigge
 _PROSE_TRIGGERED: Final = tuple((word, each) for each in PROSE_RULES for word in each.triggers)
 
 
-_TRIGGER_WORDS: Final = sorted({word for each in RULES for word in each.triggers})
-# One pass of an Aho-Corasick automaton finds them all (some 0.5 us for a syslog message, a
-# third of what one regular expression of the same words takes). Leftmost-longest, so where
-# a public key is written its own word is found and hides the "key" inside it; no trigger
-# word starts within one, so nothing else is hidden.
-_FINDER: Final = ahocorasick_rs.BytesAhoCorasick(
-    [word.encode() for word in (*_TRIGGER_WORDS, *_PUBLIC_KEYS)],
-    matchkind=ahocorasick_rs.MATCHKIND_LEFTMOST_LONGEST,
-)
-
-
-def might_hold_secret(text: str | bytes) -> bool:
-    """False when no rule of :data:`RULES` can match ``text``: the cheap test before redacting.
-
-    Looks for the rules' trigger words in the lowered text (ASCII letters only, as the rules
-    fold case). Bytes are taken as they are: the syslog receiver tests a whole datagram, whose
-    message and structured data are pieces of its text.
-    """
-    low = text.lower() if isinstance(text, bytes) else lower(text).encode("utf-8", "surrogatepass")
-    found = _FINDER.find_matches_as_indexes(low)  # (word index, start, end), public keys last
-    return bool(found) and min(found)[0] < len(_TRIGGER_WORDS)
-
-
-def first_trigger_word(text: str) -> int | None:
-    """Where the first trigger word starts in ``text`` (None if it holds none). No rule's
-    secret begins before it, so text cut there (``text[:at]``) holds no secret."""
-    low = lower(text).encode("utf-8", "surrogatepass")
-    triggers = len(_TRIGGER_WORDS)
-    for word, start, _ in _FINDER.find_matches_as_indexes(low):
-        if word < triggers:
-            return len(low[:start].decode("utf-8", "surrogatepass"))
-    return None
-
-
-def holding_trigger_words(texts: Sequence[bytes]) -> set[int]:
-    """The indexes of ``texts`` of which :func:`might_hold_secret` is True, found in one pass
-    over them all: a batch of datagrams costs one call instead of one per datagram."""
-    joined = b"\0".join(texts).lower()  # no trigger word holds a NUL: none spans two texts
-    found = _FINDER.find_matches_as_indexes(joined)
-    if not found:
-        return set()
-    ends = list(accumulate(len(text) + 1 for text in texts))
-    triggers = len(_TRIGGER_WORDS)
-    return {bisect_right(ends, start) for word, start, _ in found if word < triggers}
-
-
 def spans(rules: Iterable[Rule], line: str, parent: str = "") -> list[Span]:
     """Where in ``line`` the ``v*`` groups of ``rules`` match: the secret values.
 
@@ -424,8 +373,8 @@ def settle(
 def redact_line(line: str) -> str:
     """``line`` of config text with every secret the vendor-independent rules find replaced.
 
-    Only the rules whose trigger words the line holds are matched: most lines that pass
-    :func:`might_hold_secret` wake one or two of them.
+    Only the rules whose trigger words the line holds are matched: most lines that hold any
+    wake one or two of them.
     """
     return _redact(line, _TRIGGERED)
 

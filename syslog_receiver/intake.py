@@ -24,8 +24,8 @@ from typing import Any, Protocol
 from bridge.guard import Allowlist, RateLimiter, RouterNames, unmapped
 from bridge.log_evidence import LogEvidence
 from bridge.metrics import Counters
-from bridge.secrets import holding_trigger_words
 from bridge.summary import DropSummary
+from bridge.trigger_words import holding_trigger_words
 from syslog_receiver.parse import parse
 from syslog_receiver.render import Renderer
 from syslog_receiver.settings import SyslogSettings

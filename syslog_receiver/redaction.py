@@ -15,13 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bridge.secrets import (
-    REDACTED,
-    first_trigger_word,
-    might_hold_secret,
-    redact_line,
-    redact_message,
-)
+from bridge.secrets import REDACTED, redact_line, redact_message
+from bridge.trigger_words import first_trigger_word, might_hold_secret
 
 __all__ = ["TEXT_MAX", "FieldRedactor"]
 

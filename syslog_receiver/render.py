@@ -95,7 +95,7 @@ class Renderer:
         ``fields`` is what the parser returned for ``data``, and is consumed: the line's
         optional keys are added to it. ``original_length`` is given when the receiver already
         cut ``data`` to its maximum message size. ``maybe_secret`` False says the caller found
-        no trigger word in ``data`` (``bridge.secrets.holding_trigger_words`` over a whole
+        no trigger word in ``data`` (``bridge.trigger_words.holding_trigger_words`` over a whole
         batch), so the renderer need not look for one itself.
 
         The fixed head of the line is spliced in as ready bytes, and orjson encodes only the

@@ -18,17 +18,19 @@ from hypothesis import strategies as st
 
 from bridge.private_keys import private_key_lines
 from bridge.secrets import (
-    _PUBLIC_KEYS,
-    _TRIGGER_WORDS,
     PROSE_RULES,
+    PUBLIC_KEYS,
     REDACTED,
     RULES,
-    first_trigger_word,
-    holding_trigger_words,
-    might_hold_secret,
     redact_line,
     redact_message,
     spans,
+)
+from bridge.trigger_words import (
+    TRIGGER_WORDS,
+    first_trigger_word,
+    holding_trigger_words,
+    might_hold_secret,
 )
 from tests.syntax_secrets import WORDS, kept, syntax_secrets
 
@@ -311,9 +313,9 @@ def test_the_gate_lets_common_log_lines_pass_untouched() -> None:
 def test_no_trigger_word_hides_inside_a_public_key_word() -> None:
     """The gate finds a public key's own word where it is written and looks past it, so no
     trigger word may start inside one (or with it), but the "key" that ends it."""
-    for public in _PUBLIC_KEYS:
+    for public in PUBLIC_KEYS:
         for at in range(len(public)):
-            for word in _TRIGGER_WORDS:
+            for word in TRIGGER_WORDS:
                 if (word, at) == ("key", len(public) - 3):
                     continue
                 rest = public[at:]
@@ -322,7 +324,7 @@ def test_no_trigger_word_hides_inside_a_public_key_word() -> None:
 
 # Text rich in what the rules look for: trigger words, public key words, separators, values.
 _PIECES = st.sampled_from(
-    [*_TRIGGER_WORDS, *_PUBLIC_KEYS, " ", " ", "=", ":", '"', "-", "7", "$1$", "0822455D", "x",
+    [*TRIGGER_WORDS, *PUBLIC_KEYS, " ", " ", "=", ":", '"', "-", "7", "$1$", "0822455D", "x",
      "Key", "PASS", "MD5 ", "ENC ", "auth sha ", "priv aes ", "vrrp 1 ", "text ", "Community ",
      "snmp-server host 10.0.0.1 ", "ftp://u:", "@", "Secret", "\\", "é", "\udcff", "\t", "\n",
      "$2a$", "$SHA512$", "$x$", "1"]
