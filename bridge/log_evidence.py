@@ -28,7 +28,16 @@ from typing import Any
 
 from bridge.output import iso_utc
 
-__all__ = ["SKEW_EVERY", "SKEW_SAMPLES", "LogEvidence", "RouterLog", "epoch", "skew_of"]
+__all__ = [
+    "ROUTER_UNITS",
+    "SKEW_EVERY",
+    "SKEW_SAMPLES",
+    "LogEvidence",
+    "RouterLog",
+    "epoch",
+    "router_metrics",
+    "skew_of",
+]
 
 SKEW_SAMPLES = 1024
 _SEVERITIES = (None, 0, 1, 2, 3, 4, 5, 6, 7)
@@ -175,3 +184,17 @@ class LogEvidence:
         routers = {name: entry.take(now) for name, entry in self.routers.items()}
         untracked, self.untracked = self.untracked, 0
         return {"routers": routers, "untracked_messages": untracked}
+
+
+# The EMF metrics of a router's summary fields, and their units.
+ROUTER_UNITS = {"messages": "Count", "silent_for": "Seconds", "skew_worst": "Seconds"}
+
+
+def router_metrics(fields: dict[str, Any]) -> dict[str, float]:
+    """A router's EMF values: messages this interval, silence so far, worst clock skew."""
+    metrics: dict[str, float] = {"messages": float(fields["messages"])}
+    if fields["silent_for"] is not None:
+        metrics["silent_for"] = float(fields["silent_for"])
+    if fields["skew_worst"] is not None:
+        metrics["skew_worst"] = float(fields["skew_worst"])
+    return metrics

@@ -23,28 +23,26 @@ import asyncio
 import contextlib
 import socket
 import time
-from typing import Any
 
 from bridge.evidence import evidence_lines, router_emf_lines
 from bridge.guard import ConnectionTable, RouterNames
 from bridge.inventory import address_entries, read_inventory
+from bridge.log_evidence import ROUTER_UNITS, router_metrics
 from bridge.logging import get_logger
 from bridge.metrics import Counters
 from bridge.output import iso_utc
-from bridge.settings import HostPort
 from bridge.stdout import write_lines
 from syslog_receiver.batch_recv import VLEN, BatchReceiver, SingleReceiver
 from syslog_receiver.intake import DRAIN_MAX, Intake
 from syslog_receiver.malloc import tune_malloc
 from syslog_receiver.settings import SyslogSettings
-from syslog_receiver.sockets import describe, kernel_drops, open_listeners, receive_queue_fill
+from syslog_receiver.sockets import describe, kernel_drops, receive_queue_fill
 from syslog_receiver.tcp import TcpConnection
 
 __all__ = [
     "COUNTERS",
     "GAUGES",
     "Receiver",
-    "SyslogService",
     "new_counters",
     "next_poll_wait",
 ]
@@ -378,8 +376,8 @@ class Receiver:
                 "untracked_messages": summary["untracked_messages"],
             },
         )
-        metrics = {name: _router_metrics(fields) for name, fields in routers.items()}
-        lines += router_emf_lines("syslog.router_metrics", metrics, now, _ROUTER_UNITS)
+        metrics = {name: router_metrics(fields) for name, fields in routers.items()}
+        lines += router_emf_lines("syslog.router_metrics", metrics, now, ROUTER_UNITS)
         write_lines(lines)
 
     def _warn_due(self, now: float, final: bool = False) -> None:
@@ -403,45 +401,5 @@ class Receiver:
             self._kernel_warned_at = now
 
 
-_ROUTER_UNITS = {"messages": "Count", "silent_for": "Seconds", "skew_worst": "Seconds"}
-
-
-def _router_metrics(fields: dict[str, Any]) -> dict[str, float]:
-    """A router's EMF values: messages this interval, silence so far, worst clock skew."""
-    metrics: dict[str, float] = {"messages": float(fields["messages"])}
-    if fields["silent_for"] is not None:
-        metrics["silent_for"] = float(fields["silent_for"])
-    if fields["skew_worst"] is not None:
-        metrics["skew_worst"] = float(fields["skew_worst"])
-    return metrics
-
-
 def new_counters(*extra_gauges: str) -> Counters:
     return Counters(*COUNTERS, gauges=(*GAUGES, "recv_buffer_bytes", *extra_gauges))
-
-
-class SyslogService:
-    """The receiver in this process (``--workers 1``): what ``bridge.runner`` runs."""
-
-    name = "syslog"
-
-    def __init__(self, settings: SyslogSettings) -> None:
-        self.settings = settings
-        self.health: HostPort | None = settings.health
-        self.counters = new_counters()
-        self.receiver: Receiver | None = None
-
-    def ready(self) -> bool:
-        return self.receiver is not None and self.receiver.serving()
-
-    async def start(self) -> dict[str, str]:
-        [(udp, tcp)] = open_listeners(self.settings, 1)
-        self.counters.set_gauge(
-            "recv_buffer_bytes", udp.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) // 2
-        )
-        self.receiver = Receiver(self.settings, udp, tcp, self.counters)
-        return await self.receiver.start()
-
-    async def stop(self) -> None:
-        if self.receiver is not None:
-            await self.receiver.stop()
