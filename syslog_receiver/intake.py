@@ -198,18 +198,19 @@ class Intake:
 
     def frames(self, frames: list[bytes], ip: str, port: int, now: float, stamp: str) -> None:
         """Frames from one TCP connection (whose source the allowlist admitted): rate limit,
-        parse, render into :attr:`lines`."""
+        parse, render into :attr:`lines`. The source's first frames take what its bucket
+        holds, as for a UDP batch."""
         render = self.renderer.render
         observe = self.evidence.observe
-        allow = self.limiter.allow if self.limiter.enabled else None
         lines = self.lines
+        granted = self.limiter.take(ip, len(frames), now)
+        limited = len(frames) - granted
+        if limited:
+            self.rate_drops.add(ip, limited)
+            frames = frames[:granted]
         suspects = holding_trigger_words(frames)
-        limited = errors = 0
+        errors = 0
         for index, data in enumerate(frames):
-            if allow is not None and not allow(ip, now):
-                limited += 1
-                self.rate_drops.add(ip)
-                continue
             try:
                 fields = parse(data, now)
             except Exception:
@@ -218,7 +219,7 @@ class Intake:
             lines.append(render(fields, data, ip, port, "tcp", stamp, None, index in suspects))
             observe(fields.get("router"), ip, fields["severity"], fields["timestamp"], now)
         values = self.counters.values
-        values["received"] += len(frames)
+        values["received"] += granted + limited
         values["dropped_rate_limited"] += limited
         values["parse_errors"] += errors
 

@@ -10,8 +10,8 @@ Routers log typed commands (Cisco ``%PARSER-5-CFGLOG_LOGGEDCMD``, Junos
 ``UI_CMDLINE_READ_LINE`` and ``UI_CFGAUDIT_*``, ...), and a command can carry a secret
 (``snmp-server community S3cret``). So the message, the structured data values and the raw
 text pass through the fail-closed redactor of ``bridge.secrets`` first; a cheap test for its
-trigger words lets the many lines without any go by untouched, and the redactor's reading is
-bounded per batch (see redaction.py). A line that lost a secret says so with
+trigger words lets the many lines without any go by untouched, and the redactor reads no
+text longer than a bound (see redaction.py). A line that lost a secret says so with
 ``redacted: true``.
 """
 
